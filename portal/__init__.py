@@ -1,0 +1,62 @@
+"""Maestra: the application factory."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from .config import ConfigError, load_config
+from .database import render_migration_item
+from .extensions import csrf, db, htmx, limiter, login, migrate
+
+__all__ = ["ConfigError", "create_app"]
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the portal. Settings come from the environment (and .env), then `overrides`."""
+    app = Flask(__name__, instance_relative_config=True, template_folder="../templates", static_folder="../static")
+    app.config.from_mapping(load_config(app.instance_path, overrides))
+    logging.basicConfig(level=app.config["LOG_LEVEL"])
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True,
+        render_item=render_migration_item,
+    )
+    login.init_app(app)
+    login.login_view = "auth.login"
+    login.login_message = "Please log in to see that page."
+    csrf.init_app(app)
+    limiter.init_app(app)
+    htmx.init_app(app)
+
+    from . import cli, database, errors, layout, security, tenancy
+
+    database.init_app(app)
+    tenancy.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    layout.init_app(app)
+    _register_blueprints(app)
+
+    @app.context_processor
+    def _layout_context():
+        return {"feed_poll_seconds": app.config["FEED_POLL_SECONDS"]}
+
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .auth import bp as auth_bp
+    from .products import bp as products_bp
+    from .products import product_bp
+
+    for blueprint in (auth_bp, products_bp, product_bp):
+        app.register_blueprint(blueprint)
+
+
+def _migrations_dir() -> str:
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parent.parent / "migrations")

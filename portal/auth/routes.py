@@ -1,0 +1,67 @@
+"""Login and logout."""
+from __future__ import annotations
+
+import secrets
+import uuid
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..extensions import db, limiter, login
+from ..models import User
+from . import bp
+from .forms import EmptyForm, LoginForm
+
+
+def safe_next(target: str | None) -> str | None:
+    """Keep `next` on this site: a path, never a scheme, host or protocol-relative URL."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+@login.user_loader
+def load_user(user_id: str):
+    try:
+        return db.session.get(User, uuid.UUID(user_id))
+    except ValueError:
+        return None
+
+
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"], endpoint="login")
+@limiter.limit(_login_limit, methods=["POST"])
+def login_view():
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")) or url_for("products.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = db.session.execute(User.by_email(form.email.data)).scalar_one_or_none()
+        if user is None or not user.check_password(form.password.data):
+            flash("Wrong email or password.", "error")
+            return render_template("auth/login.html", form=form), 401
+        # A fresh session at login: nothing set before it survives (no fixation).
+        session.clear()
+        login_user(user)
+        session["sid"] = secrets.token_urlsafe(24)
+        return redirect(safe_next(request.args.get("next")) or url_for("products.index"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("products.index"))
+    logout_user()
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))

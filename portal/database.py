@@ -1,0 +1,32 @@
+"""Database engine tuning per backend."""
+from __future__ import annotations
+
+from sqlalchemy import event
+
+
+def init_app(app):
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            from .extensions import db
+
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    # WAL lets the feed read while the webhook writes; foreign keys are off by default in SQLite.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+
+def render_migration_item(type_, obj, autogen_context):
+    """Migrations must not import app code: write EncryptedText as its storage type, Text."""
+    from .crypto import EncryptedText
+
+    if type_ == "type" and isinstance(obj, EncryptedText):
+        return "sa.Text()"
+    return False

@@ -1,0 +1,46 @@
+"""Error handlers in one place: a page for people, a fragment for htmx, JSON for machines."""
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import db
+from .pages import is_fragment_request
+
+log = logging.getLogger(__name__)
+
+# Routes called by machines (Meta, load balancers) answer JSON.
+MACHINE_PREFIXES = ("/webhook", "/meta/", "/healthz", "/readyz")
+
+
+def wants_json() -> bool:
+    if request.path.startswith(MACHINE_PREFIXES):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def render_error(code: int, title: str, message: str):
+    if wants_json():
+        return jsonify(error={"code": code, "title": title, "message": message}), code
+    template = "errors/_error.html" if is_fragment_request() else "errors/error.html"
+    return render_template(template, code=code, title=title, message=message), code
+
+
+def init_app(app):
+    @app.errorhandler(CSRFError)
+    def _csrf(error):
+        return render_error(400, "Form expired", "The form was missing its security token or it expired. Reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        return render_error(error.code or 500, error.name, error.description or "")
+
+    @app.errorhandler(Exception)
+    def _unexpected(error):
+        db.session.rollback()
+        log.error("unhandled error on %s %s: %s", request.method, request.path, type(error).__name__, exc_info=error)
+        return render_error(500, InternalServerError.name, "Something went wrong on our side. It has been logged; please try again.")

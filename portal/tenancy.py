@@ -1,0 +1,150 @@
+"""Product scope: the ONE place a product is loaded and membership and role checked.
+
+Every product page lives on a blueprint made by `product_blueprint()`, under
+`/p/<product_id>/`. Before any of its views runs, the product is loaded
+through the current user's membership; a product that does not exist and a
+product the user is not a member of both answer 404.
+
+While a product is in scope, every ORM statement on a `TenantScoped` model
+(select, update, delete) is filtered by its product_id, and every new
+`TenantScoped` row gets it, by the session hooks at the bottom of this file.
+A view therefore cannot forget the scope. Code that works across products on
+purpose (the webhook router, the CLI) runs with no product in scope and says
+which product it writes to.
+"""
+from __future__ import annotations
+
+import uuid
+from functools import wraps
+
+from flask import Blueprint, abort, g, has_app_context, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, with_loader_criteria
+
+from .extensions import db
+from .models import Membership, Product
+from .models.base import TenantScoped
+
+PRODUCT_URL_PREFIX = "/p/<uuid:product_id>"
+
+
+class TenantScopeError(RuntimeError):
+    """A write tried to cross the product in scope."""
+
+
+def current_product_id() -> uuid.UUID | None:
+    if not has_app_context():
+        return None
+    return g.get("tenant_product_id")
+
+
+def current_product() -> Product:
+    return g.product
+
+
+def current_membership() -> Membership:
+    return g.membership
+
+
+def product_blueprint(name: str, import_name: str, **kwargs) -> Blueprint:
+    """A blueprint whose every route is a product page under /p/<product_id>/."""
+    bp = Blueprint(name, import_name, url_prefix=PRODUCT_URL_PREFIX, **kwargs)
+
+    @bp.url_value_preprocessor
+    def _pop_product_id(endpoint, values):
+        g.requested_product_id = values.pop("product_id", None) if values else None
+
+    @bp.url_defaults
+    def _add_product_id(endpoint, values):
+        if "product_id" not in values and g.get("tenant_product_id") is not None:
+            values["product_id"] = g.tenant_product_id
+
+    bp.before_request(_enter_product_scope)
+    return bp
+
+
+def _enter_product_scope():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+    membership = db.session.execute(
+        select(Membership)
+        .where(Membership.product_id == g.requested_product_id, Membership.user_id == current_user.id)
+        .execution_options(all_products=True)
+    ).scalar_one_or_none()
+    if membership is None:
+        abort(404)
+    g.membership = membership
+    g.product = membership.product
+    g.tenant_product_id = membership.product_id
+
+
+def enter_product(product_id: uuid.UUID) -> None:
+    """Put a product in scope outside a product request (CLI, background work)."""
+    g.tenant_product_id = product_id
+
+
+def leave_product() -> None:
+    g.pop("tenant_product_id", None)
+
+
+def require_role(*roles: str):
+    """Allow a product view only to members with one of `roles` (others get 403)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if g.membership.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def get_or_404(model, object_id):
+    """Fetch one object of the product in scope by id; another product's object is a 404."""
+    if not issubclass(model, TenantScoped) or current_product_id() is None:
+        raise TenantScopeError(f"get_or_404({model.__name__}) needs a product in scope")
+    try:
+        object_id = object_id if isinstance(object_id, uuid.UUID) else uuid.UUID(str(object_id))
+    except ValueError:
+        abort(404)
+    obj = db.session.execute(select(model).where(model.id == object_id)).scalar_one_or_none()
+    if obj is None:
+        abort(404)
+    return obj
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _filter_by_product(state):
+    product_id = current_product_id()
+    if product_id is None or state.execution_options.get("all_products"):
+        return
+    if state.is_select or state.is_update or state.is_delete:
+        state.statement = state.statement.options(
+            with_loader_criteria(TenantScoped, lambda cls: cls.product_id == product_id, include_aliases=True)
+        )
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_product(session, flush_context, instances):
+    product_id = current_product_id()
+    if product_id is None:
+        return
+    for obj in session.new:
+        if isinstance(obj, TenantScoped):
+            if obj.product_id is None:
+                obj.product_id = product_id
+            elif obj.product_id != product_id:
+                raise TenantScopeError("a new row names a product other than the one in scope")
+    for obj in session.dirty:
+        if isinstance(obj, TenantScoped) and obj.product_id != product_id:
+            raise TenantScopeError("a changed row belongs to a product other than the one in scope")
+
+
+def init_app(app):
+    @app.teardown_request
+    def _leave_scope(exc):
+        leave_product()

@@ -1,0 +1,4 @@
+"""Entry point for `gunicorn wsgi:app`."""
+from portal import create_app
+
+app = create_app()
