@@ -55,6 +55,12 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (auth_bp, products_bp, product_bp):
         app.register_blueprint(blueprint)
 
+    # Each feature wires its own blueprints, panels and commands.
+    from . import connect, inbox, webhook
+
+    for feature in (connect, webhook, inbox):
+        feature.init_app(app)
+
 
 def _migrations_dir() -> str:
     from pathlib import Path
