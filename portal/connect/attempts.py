@@ -54,7 +54,8 @@ def consume_attempt(state: str | None, user_id: uuid.UUID | None, session_id: st
     Called with no product in scope: the attempt tells which product it is for.
     """
     if not state or len(state) > MAX_STATE_LENGTH:
-        raise StateError("missing", "The answer from Meta carried no valid sign-in state.")
+        raise StateError("missing", "The answer from Meta carried no valid sign-in state. "
+                                      "Start again from your product's dashboard.")
     attempt = db.session.execute(
         select(ConnectAttempt).where(ConnectAttempt.state_hash == state_hash(state))
     ).scalar_one_or_none()

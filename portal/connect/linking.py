@@ -10,6 +10,7 @@ import logging
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
@@ -81,7 +82,7 @@ class Grant:
 
     token: str
     info: discovery.TokenInfo
-    expires_at: object
+    expires_at: datetime | None
 
     def __repr__(self) -> str:
         return f"Grant(token=<hidden>, user_id={self.info.user_id!r})"
@@ -97,7 +98,7 @@ def link_product(product_id: uuid.UUID, user_id: uuid.UUID, code: str, redirect_
     if taken:
         raise NumberTaken([n.display_phone_number or n.phone_number_id for n in numbers if n.phone_number_id in taken])
     for account in accounts:
-        with step("subscribe", grant, waba_id=account.waba_id):
+        with step("subscribe", grant.token, waba_id=account.waba_id):
             discovery.subscribe_app(grant.token, account.waba_id)
     return write_accounts(product_id, user_id, grant, accounts)
 
