@@ -61,7 +61,10 @@ def consume_attempt(state: str | None, user_id: uuid.UUID | None, session_id: st
     ).scalar_one_or_none()
     if attempt is None:
         raise StateError("unknown", "This sign-in link is not known. Start again from your product's dashboard.")
-    if user_id is None or attempt.user_id != user_id or not session_id or attempt.session_id != session_id:
+    if user_id is None:
+        raise StateError("logged_out", "You are no longer logged in, so this sign-in cannot be finished. "
+                                       "Log in and start again from your product's dashboard.")
+    if attempt.user_id != user_id or not session_id or attempt.session_id != session_id:
         raise StateError("foreign", "This sign-in was started by another user or in another browser session. "
                                     "Start again from your product's dashboard.")
     if attempt.used_at is not None:

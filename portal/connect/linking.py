@@ -133,12 +133,13 @@ def discover_accounts(grant: Grant) -> list[discovery.BusinessAccount]:
             waba_ids = discovery.businesses_waba_ids(grant.token)
     if not waba_ids:
         raise MissingWhatsAppAccess()
-    accounts = []
+    accounts, seen = [], set()
     for waba_id in waba_ids:
         with step("waba", grant.token, waba_id=waba_id):
             name = discovery.business_account_name(grant.token, waba_id)
         with step("phone_numbers", grant.token, waba_id=waba_id):
-            numbers = discovery.phone_numbers(grant.token, waba_id)
+            numbers = [n for n in discovery.phone_numbers(grant.token, waba_id) if n.phone_number_id not in seen]
+        seen.update(n.phone_number_id for n in numbers)
         if numbers:
             accounts.append(discovery.BusinessAccount(waba_id=waba_id, name=name, numbers=numbers))
     if not accounts:
@@ -212,7 +213,7 @@ def write_accounts(product_id: uuid.UUID, user_id: uuid.UUID, grant: Grant,
 
 
 @contextmanager
-def step(name: str, *secrets: str, permission_means_missing: bool = False, **labels):
+def step(name: str, *hidden: str, permission_means_missing: bool = False, **labels):
     """Turn a GraphError inside a step into a ConnectError naming the step.
 
     Meta's messages never hold tokens, but the tokens in flight are scrubbed
@@ -224,7 +225,7 @@ def step(name: str, *secrets: str, permission_means_missing: bool = False, **lab
         if permission_means_missing and discovery.is_permission_error(error):
             raise MissingWhatsAppAccess() from None
         message = str(error)
-        for secret in (*secrets, current_app.config["META_APP_SECRET"]):
+        for secret in (*hidden, current_app.config["META_APP_SECRET"]):
             if secret:
                 message = message.replace(secret, "[hidden]")
         log.warning("connect step %s failed: kind=%s code=%s fbtrace_id=%s", name, error.kind, error.code,

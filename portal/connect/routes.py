@@ -11,8 +11,8 @@ from sqlalchemy import select
 from .. import audit, signals
 from ..extensions import db
 from ..models import MANAGER_ROLES, Membership, WhatsAppAccount
-from ..pages import htmx_response, is_fragment_request, render_page_or_fragment
 from ..meta.oauth import authorization_url
+from ..pages import htmx_response, is_fragment_request, render_page_or_fragment
 from ..tenancy import current_product, enter_product, get_or_404, require_role
 from . import bp, callback_bp
 from .attempts import StateError, consume_attempt, start_attempt
@@ -114,15 +114,26 @@ def _link(code: str, embedded_signup: bool):
             f"{', '.join(error.phone_numbers)} is already linked to another product in this portal. "
             "A number can belong to one product only; it must be disconnected there first. Nothing was linked.",
         )
-    # Only after the commit: the webhook feature replays events kept for these numbers.
-    signals.numbers_linked.send(current_app._get_current_object(), product_id=product.id,
-                                phone_number_ids=linked.phone_number_ids)
+    _announce(product.id, linked.phone_number_ids)
     described = ", ".join(
         f"{n.display_phone_number or n.phone_number_id}" + (f" ({n.verified_name})" if n.verified_name else "")
         for n in linked.numbers
     )
     flash(f"{'Reconnected' if linked.reconnected else 'Linked'} to Meta: {described}.", "success")
     return redirect(url_for("product.dashboard"))
+
+
+def _announce(product_id, phone_number_ids) -> None:
+    """Tell other features, after the commit, which numbers were linked (the webhook replays kept events).
+
+    The numbers are linked whatever a receiver does: its failure is logged, not shown as a failed connection.
+    """
+    try:
+        signals.numbers_linked.send(current_app._get_current_object(), product_id=product_id,
+                                    phone_number_ids=phone_number_ids)
+    except Exception:
+        db.session.rollback()
+        log.exception("a numbers_linked receiver failed for product %s", product_id)
 
 
 @bp.route("/meta/status")

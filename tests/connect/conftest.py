@@ -145,9 +145,10 @@ class FakeMeta:
 
     def waba(self, request):
         user = self.bearer(request)
-        if user is None or not request.url.split("?")[0].endswith(user.waba_id):
-            return self.error("Unsupported get request.", code=100)
-        return self.answer("waba", {"id": user.waba_id, "name": user.waba_name})
+        if user is None:
+            return self.error("Invalid OAuth access token.")
+        waba_id = urlparse(request.url).path.rsplit("/", 1)[-1]
+        return self.answer("waba", {"id": waba_id, "name": user.waba_name})
 
     def phone_numbers(self, request):
         user = self.bearer(request)

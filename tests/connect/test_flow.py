@@ -189,3 +189,33 @@ def test_reconnect_updates_in_place(meta, alice, make_product, client, auth):
     assert "Reconnected to Meta" in client.get(f"/p/{product.id}/").get_data(as_text=True)
     actions = db.session.execute(select(AuditEvent.action).execution_options(all_products=True)).scalars().all()
     assert actions.count("meta.connected") == 1 and actions.count("meta.reconnected") == 1
+
+
+def test_a_failing_signal_receiver_does_not_undo_the_connection(meta, alice, make_product, client, auth, caplog):
+    product = make_product()
+    auth.as_member(product, "owner")
+    meta.add(alice)
+
+    def broken_receiver(sender, **kwargs):
+        raise RuntimeError("replay failed")
+
+    signals.numbers_linked.connect(broken_receiver)
+    try:
+        response = connect(client, auth, product, alice)
+    finally:
+        signals.numbers_linked.disconnect(broken_receiver)
+    assert response.status_code == 302
+    assert [a.phone_number_id for a in _accounts(product.id)] == ["3001"]
+    assert any("numbers_linked receiver failed" in r.getMessage() for r in caplog.records)
+
+
+def test_a_number_listed_in_two_accounts_is_linked_once(meta, alice, make_product, client, auth):
+    product = make_product()
+    auth.as_member(product, "owner")
+    meta.add(alice)
+    # Two granted accounts whose phone_numbers both list 3001 (the fake answers the same numbers for any account).
+    meta.debug_overrides = {"granular_scopes": [
+        {"scope": "whatsapp_business_management", "target_ids": ["2001", "2009"]}]}
+    assert connect(client, auth, product, alice).status_code == 302
+    (account,) = _accounts(product.id)
+    assert (account.phone_number_id, account.business_account_id) == ("3001", "2001")

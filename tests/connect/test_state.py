@@ -19,7 +19,7 @@ def _callback(client, state, code="code-alice-0", **extra):
 
 def _assert_refused(response, meta, before):
     assert response.status_code == 400
-    assert "Start again" in response.get_data(as_text=True)
+    assert "start again" in response.get_data(as_text=True).lower()
     assert len(meta.rsps.calls) == 0
     assert snapshot() == before
 
