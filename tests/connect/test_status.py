@@ -48,8 +48,9 @@ def test_dashboard_shows_the_self_refreshing_panel(linked):
     assert f'hx-get="/p/{product.id}/meta/status"' in page and 'hx-trigger="every 30s"' in page
     assert 'hx-swap="outerHTML"' in page
     for text in ("+591 11111111", "Cardio Plus", "+591 33333333", "2001", "Cardio WABA", "10001",
-                 "subscribed", "GREEN", "connected", "Check now", "Disconnect", "Reconnect with Meta"):
+                 "subscribed", "GREEN", "connected", "Check now", "Disconnect", "Connect with Meta"):
         assert text in page, text
+    assert "Reconnect" not in page  # offered only where a number needs it
 
 
 def test_status_partial_alone_for_htmx_and_full_page_otherwise(linked):
@@ -213,3 +214,4 @@ def test_expiring_soon_and_expired_states_are_shown(linked):
     page = client.get(f"/p/{product.id}/meta/status", headers=HX).get_data(as_text=True)
     assert "expiring soon" in page and "expires in 2 days" in page
     assert "needs reconnect" in page and "expired" in page
+    assert page.count(">Reconnect</button>") == 2
