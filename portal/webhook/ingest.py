@@ -23,7 +23,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, case, func, or_, select
+from sqlalchemy import bindparam, or_, select
 
 from ..extensions import db
 from ..meta import payloads
@@ -31,7 +31,8 @@ from ..meta.payloads import Change
 from ..models import INBOUND, STATUS_RANK, AccountEvent, Contact, Conversation, Message, UnroutedChange, WhatsAppAccount
 from ..models.base import utcnow
 from . import account_events, statuses
-from .upsert import insert_ignoring_conflicts, upsert
+from .fastsql import FastInsert, FastLookup, FastUpdate
+from .upsert import insert_ignoring_conflicts
 
 accounts = WhatsAppAccount.__table__
 contacts = Contact.__table__
@@ -39,6 +40,39 @@ conversations = Conversation.__table__
 messages = Message.__table__
 events = AccountEvent.__table__
 unrouted = UnroutedChange.__table__
+
+LOOKUP_ACCOUNTS = FastLookup(accounts, ["product_id", "phone_number_id", "business_account_id"], "phone_number_id", "business_account_id")
+# A name Meta did not send this time does not erase the one we know.
+UPSERT_CONTACTS = FastInsert(
+    contacts, ["id", "product_id", "wa_id", "profile_name", "created_at", "updated_at"],
+    "(product_id, wa_id) DO UPDATE SET profile_name = COALESCE(excluded.profile_name, contacts.profile_name), "
+    "updated_at = excluded.updated_at",
+    returning=["id", "product_id", "wa_id"],
+)
+# DO UPDATE (a no-op assignment) rather than DO NOTHING, so existing rows come back with their id.
+UPSERT_CONVERSATIONS = FastInsert(
+    conversations, ["id", "product_id", "phone_number_id", "contact_id", "unread_count", "created_at"],
+    "(product_id, phone_number_id, contact_id) DO UPDATE SET phone_number_id = excluded.phone_number_id",
+    returning=["id", "product_id", "phone_number_id", "contact_id"],
+)
+MESSAGE_COLUMNS = [
+    "id", "product_id", "conversation_id", "phone_number_id", "contact_wa_id", "wamid", "direction", "type",
+    "sent_at", "created_at", "text", "media_id", "media_mime_type", "media_filename", "latitude", "longitude",
+    "location_name", "location_address", "reply_id", "reply_title", "context_wamid", "forwarded", "raw",
+]
+INSERT_MESSAGES = FastInsert(messages, MESSAGE_COLUMNS, "(product_id, wamid) DO NOTHING", returning=["product_id", "wamid"])
+# Every SET expression reads the row's old values, so the CASEs compare against the old time.
+BUMP_CONVERSATION = FastUpdate(
+    conversations,
+    "UPDATE conversations SET unread_count = unread_count + {mark}, "
+    "last_message_preview = CASE WHEN last_message_at IS NULL OR last_message_at <= {mark} THEN {mark} ELSE last_message_preview END, "
+    "last_message_at = CASE WHEN last_message_at IS NULL OR last_message_at <= {mark} THEN {mark} ELSE last_message_at END, "
+    "last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < {mark} THEN {mark} ELSE last_inbound_at END "
+    "WHERE id = {mark}",
+    [("count", "unread_count"), ("at", "last_message_at"), ("preview", "last_message_preview"),
+     ("at", "last_message_at"), ("at", "last_message_at"), ("at", "last_inbound_at"), ("at", "last_inbound_at"),
+     ("id", "id")],
+)
 
 
 @dataclass
@@ -86,16 +120,10 @@ def _routes(conn, changes: list[Change]):
     by_waba: dict[str, list[dict]] = defaultdict(list)
     if not numbers and not wabas:
         return by_number, by_waba
-    columns = (accounts.c.product_id, accounts.c.phone_number_id, accounts.c.business_account_id)
-    condition = or_(
-        accounts.c.phone_number_id.in_(bindparam("numbers", expanding=True)),
-        accounts.c.business_account_id.in_(bindparam("wabas", expanding=True)),
-    )
-    rows = conn.execute(select(*columns).where(condition), {"numbers": list(numbers), "wabas": list(wabas)})
-    for row in rows.mappings():
-        account = dict(row)
-        by_number[account["phone_number_id"]] = account
-        by_waba[account["business_account_id"]].append(account)
+    for product_id, number, waba in LOOKUP_ACCOUNTS.run(conn, sorted(numbers), sorted(wabas)):
+        account = {"product_id": product_id, "phone_number_id": number, "business_account_id": waba}
+        by_number[number] = account
+        by_waba[waba].append(account)
     # A WABA-level event goes once to each product with numbers in that WABA.
     for waba, linked in by_waba.items():
         by_waba[waba] = list({a["product_id"]: a for a in linked}.values())
@@ -194,12 +222,11 @@ class _Batch:
             wa_id = row["contact_wa_id"]
             row["conversation_id"] = conversation_ids.get((product_id, row["phone_number_id"], wa_id))
             rows.append(row)
-        inserted = {
-            (r.product_id, r.wamid)
-            for r in insert_ignoring_conflicts(
-                conn, messages, rows, ["product_id", "wamid"], returning=(messages.c.product_id, messages.c.wamid)
-            )
-        }
+        now = utcnow()
+        for row in rows:
+            row["id"] = uuid.uuid4()
+            row["created_at"] = now
+        inserted = set(INSERT_MESSAGES.run(conn, rows))
         outcome.messages = len(inserted)
         outcome.duplicates = len(rows) - len(inserted)
         new_rows = [row for row in rows if (row["product_id"], row["wamid"]) in inserted]
@@ -215,16 +242,8 @@ class _Batch:
             {"id": uuid.uuid4(), "product_id": pid, "wa_id": wa_id, "profile_name": name, "created_at": now, "updated_at": now}
             for (pid, wa_id), name in sorted(self.contact_names.items(), key=lambda item: (str(item[0][0]), item[0][1]))
         ]
-        # A name Meta did not send this time does not erase the one we know.
-        returned = upsert(
-            conn, contacts, rows, ["product_id", "wa_id"],
-            lambda excluded: {
-                "profile_name": func.coalesce(excluded.profile_name, contacts.c.profile_name),
-                "updated_at": excluded.updated_at,
-            },
-            returning=(contacts.c.id, contacts.c.product_id, contacts.c.wa_id),
-        )
-        return {(r.product_id, r.wa_id): r.id for r in returned}
+        returned = UPSERT_CONTACTS.run(conn, rows)
+        return {(product_id, wa_id): contact_id for contact_id, product_id, wa_id in returned}
 
     def _upsert_conversations(self, conn, contact_ids: dict) -> dict[tuple, uuid.UUID]:
         keys = {
@@ -242,13 +261,8 @@ class _Batch:
              "unread_count": 0, "created_at": now}
             for (pid, number, cid) in wanted
         ]
-        # DO UPDATE (a no-op assignment) rather than DO NOTHING, so existing rows come back with their id.
-        returned = upsert(
-            conn, conversations, rows, ["product_id", "phone_number_id", "contact_id"],
-            lambda excluded: {"phone_number_id": excluded.phone_number_id},
-            returning=(conversations.c.id, conversations.c.product_id, conversations.c.phone_number_id, conversations.c.contact_id),
-        )
-        return {(r.product_id, r.phone_number_id, wanted[(r.product_id, r.phone_number_id, r.contact_id)]): r.id for r in returned}
+        returned = UPSERT_CONVERSATIONS.run(conn, rows)
+        return {(pid, number, wanted[(pid, number, cid)]): conversation_id for conversation_id, pid, number, cid in returned}
 
 
 def _apply_reactions(conn, reactions: list[dict]) -> None:
@@ -274,23 +288,9 @@ def _bump_conversations(conn, new_messages: list[dict]) -> None:
     now = utcnow()
     for row in new_messages:
         at = row["sent_at"] or now
-        entry = per_conversation.setdefault(row["conversation_id"], {"p_count": 0, "p_at": at, "p_preview": payloads.preview(row)})
-        entry["p_count"] += 1
-        if at >= entry["p_at"]:
-            entry.update(p_at=at, p_preview=payloads.preview(row))
-    params = [{"p_id": cid, **values} for cid, values in sorted(per_conversation.items(), key=lambda item: str(item[0]))]
-    at = bindparam("p_at")
-    c = conversations.c
-    # Every SET expression reads the row's old values, so the CASEs compare against the old time.
-    later = or_(c.last_message_at.is_(None), c.last_message_at <= at)
-    conn.execute(
-        conversations.update()
-        .where(c.id == bindparam("p_id"))
-        .values(
-            unread_count=c.unread_count + bindparam("p_count"),
-            last_message_preview=case((later, bindparam("p_preview")), else_=c.last_message_preview),
-            last_message_at=case((later, at), else_=c.last_message_at),
-            last_inbound_at=case((or_(c.last_inbound_at.is_(None), c.last_inbound_at < at), at), else_=c.last_inbound_at),
-        ),
-        params,
-    )
+        entry = per_conversation.setdefault(row["conversation_id"], {"count": 0, "at": at, "preview": payloads.preview(row)})
+        entry["count"] += 1
+        if at >= entry["at"]:
+            entry.update(at=at, preview=payloads.preview(row))
+    params = [{"id": cid, **values} for cid, values in sorted(per_conversation.items(), key=lambda item: str(item[0]))]
+    BUMP_CONVERSATION.run(conn, params)
