@@ -13,7 +13,8 @@
   }
 
   var wasNearBottom = false;
-  var heightBefore = 0;
+  var anchor = null;
+  var anchorTop = 0;
 
   document.addEventListener("htmx:beforeSwap", function (event) {
     var detail = event.detail;
@@ -23,15 +24,22 @@
       detail.isError = false;
     }
     wasNearBottom = nearBottom();
-    heightBefore = document.body.scrollHeight;
+    // The first message below an "older" sentinel: where the reader is, before older ones go in above it.
+    anchor = null;
+    if (detail.target && detail.target.classList && detail.target.classList.contains("older-sentinel")) {
+      anchor = detail.target.nextElementSibling;
+      anchorTop = anchor ? anchor.getBoundingClientRect().top : 0;
+    }
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
     if (!target) { return; }
-    if (target.classList && target.classList.contains("older-sentinel")) {
-      // Older messages went in above what the reader is looking at: keep it where it was.
-      window.scrollBy(0, document.body.scrollHeight - heightBefore);
+    if (anchor && anchor.isConnected) {
+      // Older messages went in above what the reader is looking at: keep it where it was
+      // (a no-op where the browser's own scroll anchoring already did).
+      window.scrollBy(0, anchor.getBoundingClientRect().top - anchorTop);
+      anchor = null;
     } else if (target.id === "thread-messages" && wasNearBottom) {
       window.scrollTo(0, document.body.scrollHeight);
     }
