@@ -15,6 +15,7 @@ from .. import audit
 from ..extensions import db
 from ..meta.graph import RATE_LIMIT_CODES, TOKEN_INVALID_CODES, WINDOW_CLOSED_CODE, Graph, GraphError
 from ..models import NEEDS_RECONNECT, OUTBOUND, Conversation, Message, WhatsAppAccount, utcnow
+from ..webhook.statuses import apply_pending_statuses
 from . import queries
 
 log = logging.getLogger(__name__)
@@ -128,19 +129,11 @@ def mark_pending_again(message: Message) -> None:
 
 
 def apply_statuses_that_arrived_first(message: Message) -> None:
-    """MERGE POINT (webhook feature): a status webhook can beat the Graph answer that tells
-    us the wamid; the webhook keeps such statuses as PendingStatus rows, and its
-    portal/webhook/statuses.py applies them. This is the single call site; it is
-    guarded so the inbox works without that module."""
-    try:
-        from ..webhook import statuses  # noqa: PLC0415 (optional until the webhook branch is merged)
-    except ImportError:
-        return
-    apply = getattr(statuses, "apply_pending_statuses", None)
-    if apply is None:
-        return
-    apply(message)
-    db.session.commit()
+    """A status webhook can beat the Graph answer that tells us the wamid; the webhook
+    keeps such statuses, and applying them now moves the message to its real state."""
+    if message.wamid and apply_pending_statuses(message.product_id, message.wamid):
+        db.session.commit()
+        db.session.refresh(message)
 
 
 def _wamid(answer: dict) -> str:
