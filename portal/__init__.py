@@ -1,8 +1,6 @@
 """Maestra: the application factory."""
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
 from .config import ConfigError, load_config
@@ -16,7 +14,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     """Build the portal. Settings come from the environment (and .env), then `overrides`."""
     app = Flask(__name__, instance_relative_config=True, template_folder="../templates", static_folder="../static")
     app.config.from_mapping(load_config(app.instance_path, overrides))
-    logging.basicConfig(level=app.config["LOG_LEVEL"])
 
     db.init_app(app)
     migrate.init_app(
@@ -30,9 +27,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     limiter.init_app(app)
     htmx.init_app(app)
 
-    from . import cli, database, errors, layout, security, tenancy
+    from . import cli, database, errors, health, layout, observability, security, tenancy
 
+    observability.init_app(app)
     database.init_app(app)
+    health.init_app(app)
     tenancy.init_app(app)
     security.init_app(app)
     errors.init_app(app)

@@ -44,6 +44,7 @@ DEFAULTS: dict[str, object] = {
     "FEED_POLL_SECONDS": 2,
     "WEBHOOK_MAX_BYTES": 4 * 1024 * 1024,
     "LOG_LEVEL": "INFO",
+    "LOG_FORMAT": None,  # json (production) or text (demo, test)
 }
 
 # Values in the demo: a local Meta stand-in on its own port (see portal/sandbox).
@@ -99,6 +100,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     cfg["META_GRAPH_URL"] = str(cfg["META_GRAPH_URL"]).rstrip("/")
     cfg["META_DIALOG_URL"] = str(cfg["META_DIALOG_URL"]).rstrip("/")
     cfg["SQLALCHEMY_DATABASE_URI"] = _database_url(cfg.get("DATABASE_URL"), instance_path)
+    cfg["LOG_FORMAT"] = cfg["LOG_FORMAT"] or ("json" if env_name == "production" else "text")
     cfg["TESTING"] = env_name == "test"
     cfg["SESSION_COOKIE_HTTPONLY"] = True
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"

@@ -1,0 +1,107 @@
+"""Logs: one JSON line per request (request id, product, status, time), secrets redacted.
+
+Every line the portal's handler writes, from any library, is redacted as a
+last defence: a token or the app secret that slipped into a message is
+masked before it is written. (The record itself is left alone, so tests that
+inspect records still see what the code really logged.)
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+
+from flask import g, has_request_context, request
+
+access_log = logging.getLogger("maestra.access")
+
+# Meta user/system tokens start with EAA; plus anything labelled as a token or secret.
+TOKEN_PATTERNS = [
+    re.compile(r"EAA[A-Za-z0-9]{20,}"),
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-|]{8,}"),
+    re.compile(r"(?i)((?:access_token|input_token|fb_exchange_token|client_secret|appsecret_proof|code)=)[^&\s\"']+"),
+    re.compile(r"(?i)(\"(?:access_token|client_secret|token)\"\s*:\s*\")[^\"]+"),
+]
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+_secrets: set[str] = set()
+
+
+def redact(text: str) -> str:
+    for secret in _secrets:
+        text = text.replace(secret, "[redacted]")
+    for pattern in TOKEN_PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "[redacted]", text)
+    return text
+
+
+class RedactingFormatter(logging.Formatter):
+    """Format, then mask secrets in the whole line (message, exception, fields)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class JsonFormatter(RedactingFormatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(self._json(record))
+
+    def _json(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if has_request_context():
+            entry["request_id"] = g.get("request_id")
+            if g.get("tenant_product_id") is not None:
+                entry["product_id"] = str(g.tenant_product_id)
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(app) -> None:
+    """Install one redacting handler on the root logger (once per process)."""
+    for value in (app.config.get("META_APP_SECRET"), app.config.get("SECRET_KEY")):
+        if value and len(str(value)) >= 6:
+            _secrets.add(str(value))
+    root = logging.getLogger()
+    root.setLevel(app.config["LOG_LEVEL"])
+    if any(getattr(h, "_maestra", False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler._maestra = True  # type: ignore[attr-defined]
+    if app.config.get("LOG_FORMAT", "json") == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+
+
+def init_app(app) -> None:
+    configure_logging(app)
+
+    @app.before_request
+    def _start_request():
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _log_request(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        if request.endpoint == "static":
+            return response
+        elapsed = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
+        # The path only: query strings can carry OAuth codes and states.
+        access_log.info(
+            "%s %s %s", request.method, request.path, response.status_code,
+            extra={"fields": {"method": request.method, "path": request.path, "status": response.status_code,
+                              "duration_ms": round(elapsed, 2)}},
+        )
+        return response
