@@ -8,7 +8,7 @@
     python -m portal.sandbox send --number 4100000000000001 --from 15551230001 --react "👍"
     python -m portal.sandbox batch --number 4100000000000001 --from 15551230001 --count 50
     python -m portal.sandbox resend
-    python -m portal.sandbox expire|revoke BUSINESS_ID
+    python -m portal.sandbox expire|revoke|remove-app BUSINESS_ID
     python -m portal.sandbox quality PHONE_NUMBER_ID GREEN|YELLOW|RED
 """
 from __future__ import annotations
@@ -146,6 +146,16 @@ def revoke(ctx, business_id):
     """Revoke every token of a business (its user removed the app)."""
     answer = _call(ctx, "POST", f"/businesses/{business_id}/revoke", {})
     click.echo(f"{answer['business']}: {answer['tokens']} token(s) revoked")
+
+
+@cli.command("remove-app")
+@click.argument("business_id")
+@click.pass_context
+def remove_app(ctx, business_id):
+    """The business's user removes the app: tokens revoked, deauthorize callback sent."""
+    answer = _call(ctx, "POST", f"/businesses/{business_id}/remove-app", {})
+    click.echo(f"{answer['business']}: {answer['tokens']} token(s) revoked; deauthorize callback answered "
+               f"{answer['callback_status'] or 'nothing'}")
 
 
 @cli.command()

@@ -6,8 +6,10 @@ Views, the JSON API (the CLI) and the Graph endpoints all call these.
 """
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 from . import graph_errors, payloads
-from .delivery import Delivery, Dispatcher
+from .delivery import Delivery, Dispatcher, signed_request
 from .media import sample_png
 from .world import PhoneNumber, World, new_wamid
 
@@ -97,8 +99,9 @@ class Sandbox:
         changes = []
         for number in range(1, count + 1):
             message = self.build_customer_message(phone, wa_id, "text", text=f"Batch message {number} of {count}")
-            self.world.record_message(phone.id, wa_id, message, inbound=True)
+            self.world.record_message(phone.id, wa_id, message, inbound=True, save=False)
             changes.append(payloads.message_change(phone, wa_id, name, message))
+        self.world.save()
         return count, self._deliver(phone, payloads.envelope(phone.waba_id, changes, self.world.now()))
 
     def resend_last(self) -> Delivery | None:
@@ -144,6 +147,22 @@ class Sandbox:
             return old, None
         body = payloads.envelope(phone.waba_id, [payloads.quality_change(phone, old, rating)], self.world.now())
         return old, self._deliver(phone, body)
+
+    def deauthorize_url(self) -> str:
+        """Where Meta would call the app's Deauthorize Callback: configured, or /meta/deauthorize beside /webhook."""
+        if self.settings.get("PORTAL_DEAUTHORIZE_URL"):
+            return self.settings["PORTAL_DEAUTHORIZE_URL"]
+        webhook = urlparse(self.dispatcher.url)
+        return f"{webhook.scheme}://{webhook.netloc}/meta/deauthorize"
+
+    def remove_app(self, business_id: str) -> tuple[int, int | None]:
+        """The business's user removes the app: tokens revoked, and Meta's deauthorize callback (signed_request)."""
+        business = self.business(business_id)
+        count = self.world.revoke_tokens(business.id)
+        payload = {"algorithm": "HMAC-SHA256", "issued_at": self.world.now(), "user_id": business.user_id}
+        status = self.dispatcher.post_form(self.deauthorize_url(),
+                                           {"signed_request": signed_request(payload, self.settings["META_APP_SECRET"])})
+        return count, status
 
     def business(self, business_id: str):
         business = self.world.businesses.get(str(business_id or ""))

@@ -83,8 +83,11 @@ def token_control(business_id, action):
     _body()
     box = sandbox()
     business = box.business(business_id)
+    if action == "remove-app":
+        count, status = box.remove_app(business.id)
+        return jsonify(business=business.name, tokens=count, action=action, callback_status=status)
     if action not in ("expire", "revoke"):
-        raise SandboxInputError("action must be expire or revoke")
+        raise SandboxInputError("action must be expire, revoke or remove-app")
     count = box.world.expire_tokens(business.id) if action == "expire" else box.world.revoke_tokens(business.id)
     return jsonify(business=business.name, tokens=count, action=action)
 

@@ -8,6 +8,7 @@ injectable: `transport(url, body, headers) -> HTTP status` (raise on network err
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import heapq
 import hmac
@@ -18,6 +19,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import requests
 
@@ -29,6 +31,13 @@ RETRY_DELAYS = (1.0, 4.0, 15.0)  # Meta retries at once, then less and less ofte
 def signature(body: bytes, app_secret: str) -> str:
     """X-Hub-Signature-256: HMAC-SHA256 of the raw body with the app secret."""
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signed_request(payload: dict, app_secret: str) -> str:
+    """Meta's signed_request: base64url(HMAC-SHA256 of the encoded payload) "." base64url(payload)."""
+    encoded = base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
+    digest = hmac.new(app_secret.encode(), encoded.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode() + "." + encoded
 
 
 def http_transport(url: str, body: bytes, headers: dict) -> int:
@@ -81,6 +90,16 @@ class Dispatcher:
         if not delivery.ok and attempt <= len(RETRY_DELAYS):
             self._push(RETRY_DELAYS[attempt - 1], body, delivery.summary, attempt + 1)
         return delivery
+
+    def post_form(self, url: str, fields: dict) -> int | None:
+        """A plain form POST (Meta's app callbacks: deauthorize, data deletion); None if unreachable."""
+        body = urlencode(fields).encode()
+        try:
+            return self.transport(url, body, {"Content-Type": "application/x-www-form-urlencoded",
+                                              "User-Agent": "facebookexternalua"})
+        except Exception as error:
+            log.info("sandbox callback to %s failed: %s", url, type(error).__name__)
+            return None
 
     def resend_last(self) -> Delivery | None:
         """The same body again (a duplicate, as Meta's at-least-once delivery sends)."""

@@ -7,6 +7,7 @@ an error page and no redirect, as Meta's dialog does.
 """
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode, urlparse
 
 from flask import Blueprint, current_app, redirect, render_template, request
@@ -50,7 +51,8 @@ def _request_from(source) -> dict:
     if data["config_id"]:
         data["scopes"] = list(CONFIG_SCOPES)
     else:
-        scopes = [s.strip() for s in data["scope"].split(",") if s.strip()] or ["public_profile"]
+        # Meta documents commas; like Meta, spaces (OAuth 2's separator) work too.
+        scopes = [s for s in re.split(r"[,\s]+", data["scope"]) if s] or ["public_profile"]
         unknown = [s for s in scopes if s not in KNOWN_SCOPES]
         if unknown:
             raise DialogError("Invalid Scopes", f"Invalid Scopes: {', '.join(unknown)}. This message is only "

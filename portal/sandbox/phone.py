@@ -119,6 +119,11 @@ def token_control(business_id, action):
     elif action == "revoke":
         count = box.world.revoke_tokens(business.id)
         flash(f"{business.name}: {count} token(s) revoked (the user removed the app).", "success")
+    elif action == "remove-app":
+        count, status = box.remove_app(business.id)
+        answer = f"HTTP {status}" if status else "no answer"
+        flash(f"{business.name}: the user removed the app; {count} token(s) revoked; the deauthorize callback "
+              f"got {answer}.", "success" if status and status < 300 else "warning")
     else:
         flash("Unknown action.", "error")
     return redirect(url_for("sandbox_phone.controls"))

@@ -34,6 +34,8 @@ def load_settings(overrides: dict | None = None) -> dict:
         "META_APP_ID": env("META_APP_ID", DEMO_META["META_APP_ID"]),
         "META_APP_SECRET": env("META_APP_SECRET", DEMO_META["META_APP_SECRET"]),
         "PORTAL_WEBHOOK_URL": env("PORTAL_WEBHOOK_URL", "http://127.0.0.1:5000/webhook"),
+        # Meta's Deauthorize Callback; unset means /meta/deauthorize on the webhook's host.
+        "PORTAL_DEAUTHORIZE_URL": env("PORTAL_DEAUTHORIZE_URL", None),
         "SANDBOX_APP_NAME": env("SANDBOX_APP_NAME", "Maestra (sandbox)"),
         # Small pages so the portal's paging.next handling is exercised.
         "SANDBOX_PAGE_SIZE": int(env("SANDBOX_PAGE_SIZE", 1)),

@@ -327,8 +327,9 @@ class World:
             last = self.last_inbound.get(f"{phone_id}|{wa_id}")
             return last is not None and self.now() - last < WINDOW
 
-    def record_message(self, phone_id: str, wa_id: str, message: dict, inbound: bool) -> None:
-        """Keep a message of a conversation (for the phone page, reactions and the window)."""
+    def record_message(self, phone_id: str, wa_id: str, message: dict, inbound: bool, save: bool = True) -> None:
+        """Keep a message of a conversation (for the phone page, reactions and the window).
+        `save=False` lets a batch write the state file once at its end."""
         key = f"{phone_id}|{wa_id}"
         with self.lock:
             entry = {"inbound": inbound, "id": message["id"], "type": message["type"],
@@ -340,12 +341,12 @@ class World:
                 self.last_inbound[key] = self.now()
             else:
                 self.outbound[message["id"]] = key
-            self.save()
+            if save:
+                self.save()
 
     def set_status(self, wamid: str, status: str) -> None:
-        key = self.outbound.get(wamid)
         with self.lock:
-            for entry in self.conversations.get(key or "", []):
+            for entry in self.conversations.get(self.outbound.get(wamid) or "", []):
                 if entry["id"] == wamid:
                     entry["status"] = status
             self.save()

@@ -96,3 +96,10 @@ def test_config_id_page_says_business_token(sbx):
                                                                     response_type="code"))
     assert page.status_code == 200
     assert "business token that does not expire" in page.get_data(as_text=True)
+
+
+def test_space_separated_scopes_are_accepted_like_meta(meta):
+    token = meta.token_for(CARDIO, scope="whatsapp_business_management whatsapp_business_messaging")
+    info = meta.client.get(f"{V}/debug_token", query_string={"input_token": token,
+                                                              "access_token": f"{APP_ID}|sandbox-test-secret"})
+    assert info.json["data"]["scopes"] == ["whatsapp_business_management", "whatsapp_business_messaging"]
