@@ -99,15 +99,13 @@ def main() -> int:
     print("  Ctrl-C stops both.\n", flush=True)
 
     stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    # Handled explicitly: a shell may start us with SIGINT ignored (background jobs), and Ctrl-C must still stop.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda *_: stopping.set())
     for server in servers:
         server.start()
-    try:
-        while not stopping.wait(0.5):
-            pass
-    except KeyboardInterrupt:
+    while not stopping.wait(0.5):
         pass
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the clean stop
     print("\nstopping the portal and the sandbox...", flush=True)
     for server in servers:
         server.stop()
