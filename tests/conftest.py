@@ -85,13 +85,28 @@ def app_config(_schema) -> dict:
 
 
 @pytest.fixture
-def app(app_config):
+def app(app_config, secret_scan):
     app = create_app(app_config)
+    watch_responses(app, secret_scan)
     with app.app_context():
         yield app
+        secret_scan.learn_from_database()
         db.session.remove()
         _empty_all_tables()
         db.engine.dispose()
+
+
+def watch_responses(app, scan):
+    """Send every response of `app` (body and headers) to the secret scan."""
+    from flask import request
+
+    @app.after_request
+    def _scan(response):
+        if not response.direct_passthrough and not response.is_streamed:
+            headers = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
+            scan.outputs.append((f"{request.method} {request.path} -> {response.status_code}",
+                                 headers + "\n" + response.get_data(as_text=True)))
+        return response
 
 
 def _empty_all_tables():
@@ -183,3 +198,101 @@ def _csrf_from(html: str) -> str:
 @pytest.fixture
 def auth(client, make_user):
     return AuthActions(client, make_user)
+
+
+# --- Secret scan -------------------------------------------------------------
+# Every page, fragment and JSON answer the portal gives in a test, every log
+# record and every exception text is scanned for tokens and the app secret.
+# Tokens are learnt from what crossed the wire to "Meta" (Authorization
+# headers, token parameters, access_token fields in answers) and from the
+# database; a hit fails the test that produced it.
+
+TOKEN_PARAMS = ("access_token", "input_token", "fb_exchange_token", "client_secret")
+
+
+class SecretScan:
+    def __init__(self):
+        self.outputs: list[tuple[str, str]] = []
+        self.secrets: set[str] = {TEST_APP_SECRET}
+
+    def learn_from_request(self, request, response):
+        from urllib.parse import parse_qsl, urlsplit
+
+        auth = request.headers.get("Authorization", "")
+        if auth.lower().startswith("bearer "):
+            self.secrets.add(auth[7:].strip())
+        pairs = parse_qsl(urlsplit(request.url).query)
+        body = request.body
+        if isinstance(body, (bytes, str)):
+            text_body = body.decode(errors="replace") if isinstance(body, bytes) else body
+            pairs += parse_qsl(text_body)
+        for key, value in pairs:
+            if key in TOKEN_PARAMS and value and "|" not in value:
+                self.secrets.add(value)
+        if response is not None:
+            try:
+                self._learn_json(response.json())
+            except Exception:
+                pass
+
+    def _learn_json(self, data):
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if key == "access_token" and isinstance(value, str):
+                    self.secrets.add(value)
+                else:
+                    self._learn_json(value)
+        elif isinstance(data, list):
+            for item in data:
+                self._learn_json(item)
+
+    def learn_from_database(self):
+        from sqlalchemy import select
+
+        from portal.models import WhatsAppAccount
+
+        try:
+            rows = db.session.execute(
+                select(WhatsAppAccount.access_token, WhatsAppAccount.oauth_access_token,
+                       WhatsAppAccount.oauth_refresh_token).execution_options(all_products=True)
+            ).all()
+        except Exception:
+            db.session.rollback()
+            return
+        for row in rows:
+            self.secrets.update(value for value in row if value)
+
+    def hits(self) -> list[str]:
+        secrets = {s for s in self.secrets if s and len(s) >= 8}
+        return [f"{where}: contains a secret" for where, text in self.outputs if any(s in text for s in secrets)]
+
+
+@pytest.fixture(autouse=True)
+def secret_scan(monkeypatch, caplog):
+    """Fail the test if a token or the app secret reaches a page, a JSON answer, a log or an exception."""
+    import logging
+
+    import requests
+
+    scan = SecretScan()
+    real_send = requests.Session.send
+
+    def recording_send(self, request, **kwargs):
+        try:
+            response = real_send(self, request, **kwargs)
+        except Exception:
+            scan.learn_from_request(request, None)
+            raise
+        scan.learn_from_request(request, response)
+        return response
+
+    monkeypatch.setattr(requests.Session, "send", recording_send)
+    caplog.set_level(logging.DEBUG)
+    yield scan
+    for record in caplog.records:
+        text = record.getMessage()
+        if record.exc_info:
+            text += logging.Formatter().formatException(record.exc_info)
+        scan.outputs.append((f"log record {record.name}", text))
+    hits = scan.hits()
+    assert not hits, hits

@@ -1,5 +1,23 @@
 """Connect with Meta: start, callback, status partial, check, reconnect, disconnect."""
+from flask import Blueprint
+
+from ..tenancy import product_blueprint
+
+bp = product_blueprint("connect", __name__)  # the product's connection pages and buttons
+callback_bp = Blueprint("meta_oauth", __name__)  # Meta's redirect URI: outside any product URL
+
+from . import routes  # noqa: E402,F401
 
 
 def init_app(app):
-    """Registers this feature's blueprints, layout panels and CLI (filled in by the feature)."""
+    """Register the master app's OAuth client, the blueprints and the dashboard panel."""
+    from ..layout import add_panel
+    from ..meta import oauth
+    from .status import connection_status, expiry_text
+
+    oauth.init_app(app)
+    app.register_blueprint(bp)
+    app.register_blueprint(callback_bp)
+    add_panel(app, "connect/_status.html", order=10)
+    app.add_template_global(connection_status, "meta_connection_status")
+    app.add_template_filter(expiry_text, "token_expiry")

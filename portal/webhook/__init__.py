@@ -1,5 +1,22 @@
-"""/webhook (verify, ingest: route + store) and Meta's app callbacks."""
+"""/webhook (verify, ingest: route + store) and Meta's app callbacks.
+
+Machine routes: no login, no product scope, no CSRF (Meta signs what it sends).
+"""
+from flask import Blueprint
+
+bp = Blueprint("webhook", __name__)
+
+from . import callbacks, routes  # noqa: E402,F401  (register the views on bp)
 
 
 def init_app(app):
-    """Registers this feature's blueprints and CLI (filled in by the feature)."""
+    """Registers the blueprint (CSRF-exempt), the `webhooks` CLI and the replay-on-link receiver."""
+    from ..extensions import csrf
+    from ..signals import numbers_linked
+    from .cli import webhooks_cli
+    from .replay import replay_linked_numbers
+
+    csrf.exempt(bp)
+    app.register_blueprint(bp)
+    app.cli.add_command(webhooks_cli)
+    numbers_linked.connect(replay_linked_numbers)

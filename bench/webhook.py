@@ -1,0 +1,402 @@
+"""Webhook benchmark (not a test): the portal against a ceiling and a peer, same gunicorn settings.
+
+    .venv/bin/python bench/webhook.py            # about 2 minutes; --record writes bench/README.md
+
+Starts, one after the other, on loopback ports and under `gunicorn -w 2 -k sync`:
+  ceiling            a bare Flask app that answers 200 (bench/ceiling_app.py)
+  portal-sqlite      the portal (production config) on a SQLite file
+  portal-postgresql  the portal on PostgreSQL (a database of its own on 127.0.0.1:5432)
+  peer-pywa          pywa 4.5 on Flask, one INSERT + commit per message into SQLite (bench/peer_app.py)
+and drives each from a separate process, wrk (Debian's package), with pre-signed bodies whose
+message ids are all unique: first one message per POST, then 100 per POST. Reports messages/s,
+the ratios to the ceiling and to the peer, p50/p99 latency, and checks in each database that every
+acknowledged (200) message is stored exactly once. Everything it starts is stopped at the end.
+Needs: wrk (apt-get install wrk), pywa==4.5.0 (bench/requirements.txt), PostgreSQL.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+sys.path.insert(0, str(ROOT))
+
+APP_SECRET = "bench-app-secret-0b9f"
+VERIFY_TOKEN = "bench-verify-token"
+PG_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+THREADS = 4  # wrk threads = connections (one each), so answers map to bodies exactly
+NUMBERS = {"106540352242901": "Cardio Plus", "106540352242902": "Cardio Plus",
+           "106540352242903": "Flex 60", "106540352242904": "Flex 60"}
+CUSTOMERS = [f"5917{n:07d}" for n in range(2000)]
+MODES = {"single": 1, "batch": 100}
+README_START, README_END = "<!-- webhook-bench:start -->", "<!-- webhook-bench:end -->"
+
+
+@dataclass
+class Target:
+    name: str
+    module: str  # gunicorn app spec
+    chdir: Path
+    env: dict
+    wamids: callable = None  # () -> list of stored wamids, for the exactly-once check
+
+
+@dataclass
+class Run:
+    target: str
+    mode: str
+    seconds: float
+    requests_ok: int
+    messages_acked: int
+    p50_ms: float
+    p99_ms: float
+    errors: dict
+    exhausted: int
+    stored_acked: int | None = None
+    missing: int | None = None
+    duplicates: int | None = None
+    notes: list = field(default_factory=list)
+
+    @property
+    def req_per_s(self) -> float:
+        return self.requests_ok / self.seconds
+
+    @property
+    def msg_per_s(self) -> float:
+        """Acknowledged messages that are stored (for the ceiling: acknowledged, it stores nothing)."""
+        stored = self.messages_acked if self.stored_acked is None else self.stored_acked
+        return stored / self.seconds
+
+
+# ---------------------------------------------------------------- bodies
+
+def make_bodies(directory: Path, mode: str, per_post: int, posts_per_thread: int) -> None:
+    """One file per wrk thread: `signature<TAB>body` per line; wamid = wamid.bench.<mode>.<thread>.<line>.<k>."""
+    from portal.meta.signatures import webhook_signature
+
+    directory.mkdir(parents=True)
+    numbers = list(NUMBERS)
+    rng = random.Random(7)
+    now = int(time.time())
+    for thread in range(THREADS):
+        with open(directory / f"{thread}.txt", "w") as out:
+            for line in range(1, posts_per_thread + 1):
+                number = numbers[(thread + line) % len(numbers)]
+                messages, contacts = [], {}
+                for k in range(per_post):
+                    customer = rng.choice(CUSTOMERS)
+                    contacts[customer] = {"profile": {"name": f"Customer {customer[-4:]}"}, "wa_id": customer, "user_id": f"US.{customer}"}
+                    messages.append({"from": customer, "id": f"wamid.bench.{mode}.{thread}.{line}.{k}",
+                                     "timestamp": str(now + line), "type": "text",
+                                     "text": {"body": f"Hola, quiero saber el estado de mi pedido {line}-{k}"}})
+                body = {"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
+                    "value": {"messaging_product": "whatsapp",
+                              "metadata": {"display_phone_number": "15550783881", "phone_number_id": number},
+                              "contacts": list(contacts.values()), "messages": messages},
+                    "field": "messages"}]}]}
+                raw = json.dumps(body, separators=(",", ":")).encode()
+                out.write(f"{webhook_signature(raw, APP_SECRET)}\t{raw.decode()}\n")
+
+
+def acked_wamids(result: dict, mode: str, per_post: int) -> set[str]:
+    return {
+        f"wamid.bench.{mode}.{thread['tid']}.{line}.{k}"
+        for thread in result["threads"] for line in thread["acked"] for k in range(per_post)
+    }
+
+
+# ---------------------------------------------------------------- databases
+
+def portal_env(database_url: str) -> dict:
+    from cryptography.fernet import Fernet
+
+    return {
+        "PORTAL_ENV": "production", "DATABASE_URL": database_url, "SECRET_KEY": uuid.uuid4().hex,
+        "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(), "META_APP_ID": "123456789012345",
+        "META_APP_SECRET": APP_SECRET, "META_VERIFY_TOKEN": VERIFY_TOKEN, "LOG_LEVEL": "WARNING",
+    }
+
+
+def prepare_portal_database(env: dict) -> None:
+    """Create the schema and link the bench numbers to two products."""
+    from portal import create_app
+    from portal.extensions import db
+    from portal.models import Product, WhatsAppAccount
+
+    app = create_app({k: v for k, v in env.items()})
+    with app.app_context():
+        db.create_all()
+        products = {}
+        for number, name in NUMBERS.items():
+            if name not in products:
+                products[name] = Product(name=name)
+                db.session.add(products[name])
+                db.session.flush()
+            db.session.add(WhatsAppAccount(product_id=products[name].id, phone_number_id=number,
+                                           business_account_id="102290129340398", access_token="bench-token"))
+        db.session.commit()
+        db.engine.dispose()
+
+
+def portal_wamids(database_url: str):
+    def read() -> list[str]:
+        from sqlalchemy import create_engine, text
+
+        from portal.config import _database_url
+
+        engine = create_engine(_database_url(database_url, ""))
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT wamid FROM messages WHERE wamid LIKE 'wamid.bench.%'")).scalars().all()
+        engine.dispose()
+        return rows
+
+    return read
+
+
+def create_postgres_database(stack: ExitStack) -> str:
+    import psycopg
+
+    name = f"maestra_bench_{uuid.uuid4().hex[:10]}"
+    admin = psycopg.connect(PG_SERVER, autocommit=True)
+    admin.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+    stack.callback(drop)
+    return re.sub(r"/[^/]*$", f"/{name}", PG_SERVER)
+
+
+def prepare_peer_database(path: Path) -> None:
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE accounts (phone_number_id TEXT PRIMARY KEY, product_id TEXT NOT NULL)")
+    db.execute("CREATE TABLE messages (id INTEGER PRIMARY KEY, product_id TEXT, wamid TEXT, wa_id TEXT, name TEXT, "
+               "type TEXT, text TEXT, sent_at TEXT)")
+    db.execute("CREATE INDEX ix_messages_wamid ON messages (wamid)")
+    db.executemany("INSERT INTO accounts VALUES (?, ?)", list(NUMBERS.items()))
+    db.commit()
+    db.close()
+
+
+def peer_wamids(path: Path):
+    def read() -> list[str]:
+        db = sqlite3.connect(path)
+        rows = [r[0] for r in db.execute("SELECT wamid FROM messages WHERE wamid LIKE 'wamid.bench.%'")]
+        db.close()
+        return rows
+
+    return read
+
+
+# ---------------------------------------------------------------- servers and load
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(target: Target, port: int, log: Path) -> subprocess.Popen:
+    env = {**os.environ, **target.env}
+    command = [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "sync", "--backlog", "2048",
+               "-b", f"127.0.0.1:{port}", "--chdir", str(target.chdir), target.module]
+    process = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{target.name} did not start; see {log}:\n{log.read_text()[-2000:]}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/webhook?hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=1", timeout=2)
+            return process
+        except OSError:
+            time.sleep(0.2)
+    stop_server(process)
+    raise RuntimeError(f"{target.name} did not answer within 30 s")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def warm_up(port: int, per_post: int) -> None:
+    """A few signed POSTs (ids of their own) so both workers have imported and connected."""
+    from portal.meta.signatures import webhook_signature
+
+    for n in range(20):
+        messages = [{"from": CUSTOMERS[k], "id": f"wamid.warm.{uuid.uuid4().hex}", "timestamp": str(int(time.time())),
+                     "type": "text", "text": {"body": "warm"}} for k in range(per_post)]
+        body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp", "metadata": {"display_phone_number": "1", "phone_number_id": list(NUMBERS)[n % 4]},
+            "contacts": [{"profile": {"name": "w"}, "wa_id": CUSTOMERS[k], "user_id": f"US.{CUSTOMERS[k]}"} for k in range(per_post)], "messages": messages}}]}]}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/webhook", data=body, headers={
+            "Content-Type": "application/json", "X-Hub-Signature-256": webhook_signature(body, APP_SECRET)})
+        urllib.request.urlopen(request, timeout=10).read()
+
+
+def run_wrk(port: int, bodies: Path, result_file: Path, seconds: int) -> dict:
+    env = {**os.environ, "BENCH_BODIES": str(bodies), "BENCH_RESULT": str(result_file)}
+    command = ["wrk", "-t", str(THREADS), "-c", str(THREADS), "-d", f"{seconds}s", "--timeout", "5s",
+               "-s", str(BENCH / "wrk_bodies.lua"), f"http://127.0.0.1:{port}"]
+    subprocess.run(command, env=env, check=True, capture_output=True, timeout=seconds + 120)
+    return json.loads(result_file.read_text())
+
+
+def measure(target: Target, mode: str, bodies: Path, work: Path, seconds: int) -> Run:
+    per_post = MODES[mode]
+    port = free_port()
+    server = start_server(target, port, work / f"{target.name}-{mode}.log")
+    try:
+        warm_up(port, per_post)
+        result = run_wrk(port, bodies, work / f"{target.name}-{mode}.json", seconds)
+    finally:
+        stop_server(server)
+    acked_bodies = sum(len(t["acked"]) for t in result["threads"])
+    run = Run(
+        target=target.name, mode=mode, seconds=result["duration_us"] / 1e6, requests_ok=acked_bodies,
+        messages_acked=acked_bodies * per_post, p50_ms=result["p50_us"] / 1000, p99_ms=result["p99_us"] / 1000,
+        errors={k: v for k, v in result["errors"].items() if v}, exhausted=sum(t["exhausted"] for t in result["threads"]),
+    )
+    if target.wamids:
+        acked = acked_wamids(result, mode, per_post)
+        stored = [w for w in target.wamids() if w.startswith(f"wamid.bench.{mode}.")]
+        stored_set = set(stored)
+        run.duplicates = len(stored) - len(stored_set)
+        run.missing = len(acked - stored_set)
+        run.stored_acked = len(acked & stored_set)
+    if run.exhausted:
+        run.notes.append(f"bodies ran out ({run.exhausted} extra GETs not counted)")
+    return run
+
+
+# ---------------------------------------------------------------- report
+
+def report(runs: list[Run], seconds: int) -> str:
+    by = {(r.target, r.mode): r for r in runs}
+    ceiling = by.get(("ceiling", "single"))
+    peer = by.get(("peer-pywa", "single"))
+    lines = [
+        f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} CPUs, "
+        f"gunicorn -w 2 -k sync, wrk -t{THREADS} -c{THREADS} -d{seconds}s, Python {sys.version.split()[0]}.",
+        "",
+        "| target | msgs/POST | POST/s (200) | stored msgs/s | vs ceiling req/s | vs peer msgs/s | p50 ms | p99 ms | acked not stored | stored twice |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for run in runs:
+        vs_ceiling = f"{run.msg_per_s / ceiling.req_per_s:.2f}" if ceiling and run.target != "ceiling" else "-"
+        peer_same_mode = by.get(("peer-pywa", run.mode))
+        vs_peer = f"{run.msg_per_s / peer_same_mode.msg_per_s:.1f}x" if peer_same_mode and peer_same_mode.msg_per_s and run.target.startswith("portal") else "-"
+        check = lambda v: "-" if v is None else str(v)  # noqa: E731
+        stored = f"{run.msg_per_s:,.0f}" if run.target != "ceiling" else f"({run.msg_per_s:,.0f} acked)"
+        lines.append(
+            f"| {run.target} | {MODES[run.mode]} | {run.req_per_s:,.0f} | {stored} | {vs_ceiling} | {vs_peer} | "
+            f"{run.p50_ms:.1f} | {run.p99_ms:.1f} | {check(run.missing)} | {check(run.duplicates)} |"
+        )
+    notes = [f"- {r.target}/{r.mode}: {'; '.join(r.notes + [f'errors {r.errors}' if r.errors else ''])}".rstrip("; ")
+             for r in runs if r.notes or r.errors]
+    if notes:
+        lines += ["", *notes]
+    lines += ["", _verdict(by, ceiling, peer)]
+    return "\n".join(lines)
+
+
+def _verdict(by, ceiling, peer) -> str:
+    out = []
+    for db_name in ("sqlite", "postgresql"):
+        single, batch = by.get((f"portal-{db_name}", "single")), by.get((f"portal-{db_name}", "batch"))
+        if not (single and batch and ceiling and peer):
+            continue
+        checks = {
+            "(a) >= peer and >= 0.6 ceiling": single.msg_per_s >= peer.msg_per_s and single.msg_per_s >= 0.6 * ceiling.req_per_s,
+            "(b) >= 10,000 msgs/s in batches": batch.msg_per_s >= 10_000,
+            "(c) p99 < 250 ms": max(single.p99_ms, batch.p99_ms) < 250,
+            "(d) exactly once": not (single.missing or single.duplicates or batch.missing or batch.duplicates),
+        }
+        out.append(f"Targets on {db_name}: " + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in checks.items()) + ".")
+    return "\n".join(out)
+
+
+def record(text: str) -> None:
+    readme = BENCH / "README.md"
+    content = readme.read_text()
+    start, end = content.index(README_START) + len(README_START), content.index(README_END)
+    readme.write_text(content[:start] + "\n" + text + "\n" + content[end:])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=8, help="wrk duration per run (default 8)")
+    parser.add_argument("--record", action="store_true", help="write the figures into bench/README.md")
+    parser.add_argument("--only", nargs="*", help="target names to run (default: all)")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
+        return 2
+
+    with ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="maestra-bench-")))
+        sqlite_url = f"sqlite:///{work / 'portal.db'}"
+        pg_url = create_postgres_database(stack)
+        peer_db = work / "peer.db"
+        targets = [
+            Target("ceiling", "ceiling_app:app", BENCH, {}),
+            Target("portal-sqlite", "wsgi:app", ROOT, portal_env(sqlite_url), portal_wamids(sqlite_url)),
+            Target("portal-postgresql", "wsgi:app", ROOT, portal_env(pg_url), portal_wamids(pg_url)),
+            Target("peer-pywa", "peer_app:app", BENCH,
+                   {"PEER_DB": str(peer_db), "BENCH_APP_SECRET": APP_SECRET, "BENCH_VERIFY_TOKEN": VERIFY_TOKEN},
+                   peer_wamids(peer_db)),
+        ]
+        if args.only:
+            targets = [t for t in targets if t.name in args.only]
+        print("preparing databases and pre-signed bodies ...", flush=True)
+        for target in targets:
+            if target.name.startswith("portal"):
+                prepare_portal_database(target.env)
+        prepare_peer_database(peer_db)
+        # Enough bodies for ~6,000 POST/s (single) and ~400 POST/s (batch) over the run, never repeated.
+        make_bodies(work / "single", "single", 1, 1500 * args.seconds)
+        make_bodies(work / "batch", "batch", 100, 100 * args.seconds)
+
+        runs = []
+        for mode in MODES:
+            for target in targets:
+                print(f"  {target.name:18} {mode:6} ...", end=" ", flush=True)
+                run = measure(target, mode, work / mode, work, args.seconds)
+                runs.append(run)
+                print(f"{run.req_per_s:8,.0f} POST/s  {run.msg_per_s:9,.0f} msgs/s  p99 {run.p99_ms:6.1f} ms"
+                      + (f"  missing {run.missing} dup {run.duplicates}" if run.missing is not None else ""), flush=True)
+        text = report(runs, args.seconds)
+        print()
+        print(text)
+        if args.record:
+            record(text)
+            print("\nrecorded in bench/README.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Read queries of the inbox. All are ORM statements run in product scope, so the
+tenancy mechanism adds the product filter; none filters by product_id by hand."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, tuple_
+
+from ..extensions import db
+from ..models import NEEDS_RECONNECT, Contact, Conversation, Message, WhatsAppAccount
+from .cursor import Cursor
+
+FEED_PAGE = 50
+THREAD_PAGE = 30
+CONVERSATIONS_PAGE = 100
+SERVICE_WINDOW = timedelta(hours=24)
+
+
+@dataclass
+class Window:
+    """What a poller is sent: the new rows, and its next cursor."""
+
+    new: list
+    cursor: Cursor
+
+
+def _feed_statement(number: str | None, conversation_id: uuid.UUID | None):
+    stmt = select(Message)
+    if number:
+        stmt = stmt.where(Message.phone_number_id == number)
+    if conversation_id is not None:
+        stmt = stmt.where(Message.conversation_id == conversation_id)
+    return stmt.order_by(Message.created_at.desc(), Message.id.desc())
+
+
+def latest(number: str | None = None, conversation_id: uuid.UUID | None = None, page: int = FEED_PAGE) -> Window:
+    """The newest `page` messages (newest first) and the cursor of a poller holding them."""
+    rows = db.session.execute(_feed_statement(number, conversation_id).limit(page)).scalars().all()
+    return Window(new=list(rows), cursor=Cursor.after(rows, exhaustive=len(rows) < page))
+
+
+def since(cursor: Cursor, number: str | None = None, conversation_id: uuid.UUID | None = None,
+          page: int = FEED_PAGE) -> Window:
+    """What is new for a poller at `cursor`: ONE range scan of the (product_id, created_at, id) index."""
+    limit = len(cursor.seen) + page
+    rows = db.session.execute(
+        _feed_statement(number, conversation_id).where(Message.created_at >= cursor.floor).limit(limit)
+    ).scalars().all()
+    return Window(new=cursor.unseen(rows)[:page], cursor=Cursor.after(rows, exhaustive=len(rows) < limit, previous=cursor))
+
+
+def older(conversation_id: uuid.UUID, before: Message | None, page: int = THREAD_PAGE) -> list[Message]:
+    """Up to `page` messages of a conversation older than `before` (keyset), newest first."""
+    stmt = _feed_statement(None, conversation_id)
+    if before is not None:
+        stmt = stmt.where(tuple_(Message.created_at, Message.id) < tuple_(before.created_at, before.id))
+    return list(db.session.execute(stmt.limit(page)).scalars().all())
+
+
+def contact_names(messages) -> dict[uuid.UUID, str]:
+    """conversation_id -> contact's profile name, for a page of messages (one query)."""
+    ids = {m.conversation_id for m in messages if m.conversation_id}
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Conversation.id, Contact.profile_name).join(Contact, Conversation.contact_id == Contact.id)
+        .where(Conversation.id.in_(ids))
+    ).all()
+    return {conversation_id: name for conversation_id, name in rows if name}
+
+
+def quoted_messages(messages) -> dict[str, Message]:
+    """wamid -> message, for the messages these ones reply to (one query)."""
+    wamids = {m.context_wamid for m in messages if m.context_wamid}
+    if not wamids:
+        return {}
+    rows = db.session.execute(select(Message).where(Message.wamid.in_(wamids))).scalars().all()
+    return {m.wamid: m for m in rows}
+
+
+def conversations(page: int = CONVERSATIONS_PAGE) -> list[Conversation]:
+    """The product's conversations, most recent first, with their contacts."""
+    stmt = (
+        select(Conversation).join(Conversation.contact)
+        .order_by(Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc())
+        .limit(page)
+    )
+    return list(db.session.execute(stmt).unique().scalars().all())
+
+
+def accounts() -> list[WhatsAppAccount]:
+    """The product's numbers."""
+    return list(db.session.execute(select(WhatsAppAccount).order_by(WhatsAppAccount.created_at)).scalars().all())
+
+
+def account_for(phone_number_id: str) -> WhatsAppAccount | None:
+    """The product's account of a number (None if the number is not, or no longer, the product's)."""
+    return db.session.execute(
+        select(WhatsAppAccount).where(WhatsAppAccount.phone_number_id == phone_number_id)
+    ).scalar_one_or_none()
+
+
+def accounts_needing_reconnect() -> list[WhatsAppAccount]:
+    return [account for account in accounts() if account.state == NEEDS_RECONNECT]
+
+
+def number_labels(accounts_: list[WhatsAppAccount]) -> dict[str, str]:
+    """phone_number_id -> what people call the number."""
+    return {a.phone_number_id: a.phone_number or a.display_name or a.phone_number_id for a in accounts_}
+
+
+def window_closed(conversation: Conversation, now: datetime) -> bool:
+    """The 24-hour customer service window is closed: only templates may be sent."""
+    return conversation.last_inbound_at is None or now - conversation.last_inbound_at >= SERVICE_WINDOW

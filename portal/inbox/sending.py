@@ -1,0 +1,177 @@
+"""Replies: store the outbound message first, then send it through the Graph API
+with the product's own token, and say in words what went wrong.
+
+The message row is committed as "pending" before Meta is called, so a crash or
+a timeout can never leave a reply that looks sent: it stays pending or failed,
+visible, and retryable.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from .. import audit
+from ..extensions import db
+from ..meta.graph import RATE_LIMIT_CODES, TOKEN_INVALID_CODES, WINDOW_CLOSED_CODE, Graph, GraphError
+from ..models import NEEDS_RECONNECT, OUTBOUND, Conversation, Message, WhatsAppAccount, utcnow
+from . import queries
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 4096
+STALE_PENDING = timedelta(minutes=2)  # longer than any Graph timeout: the send died half-way
+
+WINDOW_CLOSED_WORDS = (
+    "The 24-hour window is closed: the customer last wrote more than 24 hours ago, so WhatsApp "
+    "only allows an approved template until they write again."
+)
+RECONNECT_WORDS = (
+    "This WhatsApp number's access to Meta expired or was revoked, so the message was not sent. "
+    "An owner or admin must reconnect the number."
+)
+RATE_LIMIT_WORDS = "WhatsApp is limiting how fast this number can send. Try again shortly."
+UNREACHABLE_WORDS = "Meta could not be reached. Try again shortly."
+NO_ACCOUNT_WORDS = "This conversation's number is no longer connected to the product, so replies cannot be sent."
+
+# Failures a new attempt can fix (later, or after a reconnect); None = Meta never answered.
+RETRYABLE_CODES = RATE_LIMIT_CODES | TOKEN_INVALID_CODES | {None}
+
+
+class SendRefused(Exception):
+    """The reply cannot be sent at all; nothing was stored. `kind` names the state for the page."""
+
+    def __init__(self, words: str, kind: str):
+        super().__init__(words)
+        self.words = words
+        self.kind = kind  # "window_closed" | "reconnect" | "no_account" | "invalid"
+
+
+@dataclass
+class Outcome:
+    message: Message
+    problem: str | None = None  # None | "window_closed" | "reconnect" | "rate_limited" | "meta"
+
+
+def validate_body(raw: str | None) -> str:
+    body = (raw or "").strip()
+    if not body:
+        raise SendRefused("Write a message before sending.", "invalid")
+    if len(body) > MAX_BODY:
+        raise SendRefused(f"A WhatsApp message holds at most {MAX_BODY} characters; this one has {len(body)}.", "invalid")
+    return body
+
+
+def sending_account(conversation: Conversation) -> WhatsAppAccount:
+    """The product's account of the number the customer wrote to, if it can send now."""
+    if queries.window_closed(conversation, utcnow()):
+        raise SendRefused(WINDOW_CLOSED_WORDS, "window_closed")
+    account = queries.account_for(conversation.phone_number_id)
+    if account is None:
+        raise SendRefused(NO_ACCOUNT_WORDS, "no_account")
+    if account.state == NEEDS_RECONNECT:
+        raise SendRefused(RECONNECT_WORDS, "reconnect")
+    return account
+
+
+def create_reply(conversation: Conversation, body: str, user_id, context_wamid: str | None) -> Message:
+    """Store the reply as pending and commit it, before Meta is called."""
+    now = utcnow()
+    message = Message(
+        conversation_id=conversation.id, phone_number_id=conversation.phone_number_id,
+        contact_wa_id=conversation.contact.wa_id, direction=OUTBOUND, type="text", text=body,
+        status="pending", status_at=now, created_at=now, context_wamid=context_wamid, sent_by_user_id=user_id,
+    )
+    db.session.add(message)
+    conversation.last_message_at = now
+    conversation.last_message_preview = body[:200]
+    db.session.commit()
+    return message
+
+
+def deliver(message: Message, account: WhatsAppAccount) -> Outcome:
+    """Send a stored pending message; store its wamid, or its failure in words. Commits."""
+    payload = {
+        "messaging_product": "whatsapp", "recipient_type": "individual", "to": message.contact_wa_id,
+        "type": "text", "text": {"body": message.text, "preview_url": False},
+    }
+    if message.context_wamid:
+        payload["context"] = {"message_id": message.context_wamid}
+    try:
+        answer = Graph(account.access_token).post(f"{account.phone_number_id}/messages", json=payload)
+        wamid = _wamid(answer)
+    except GraphError as error:
+        return _failed(message, account, error)
+    message.wamid = wamid
+    message.status = "sent"
+    message.status_at = utcnow()
+    message.error_code = message.error_title = None
+    db.session.commit()
+    apply_statuses_that_arrived_first(message)
+    return Outcome(message)
+
+
+def retryable(message: Message) -> bool:
+    """A reply Meta never accepted, that a new attempt may get through."""
+    if message.direction != OUTBOUND or message.wamid:
+        return False
+    if message.status == "failed":
+        return message.error_code in RETRYABLE_CODES
+    return message.status == "pending" and message.status_at is not None and utcnow() - message.status_at > STALE_PENDING
+
+
+def mark_pending_again(message: Message) -> None:
+    message.status = "pending"
+    message.status_at = utcnow()
+    message.error_code = message.error_title = None
+    db.session.commit()
+
+
+def apply_statuses_that_arrived_first(message: Message) -> None:
+    """MERGE POINT (webhook feature): a status webhook can beat the Graph answer that tells
+    us the wamid; the webhook keeps such statuses as PendingStatus rows, and its
+    portal/webhook/statuses.py applies them. This is the single call site; it is
+    guarded so the inbox works without that module."""
+    try:
+        from ..webhook import statuses  # noqa: PLC0415 (optional until the webhook branch is merged)
+    except ImportError:
+        return
+    apply = getattr(statuses, "apply_pending_statuses", None)
+    if apply is None:
+        return
+    apply(message)
+    db.session.commit()
+
+
+def _wamid(answer: dict) -> str:
+    try:
+        wamid = answer["messages"][0]["id"]
+    except (KeyError, IndexError, TypeError):
+        wamid = None
+    if not isinstance(wamid, str) or not wamid:
+        raise GraphError("Meta accepted the request but returned no message id.", kind="malformed")
+    return wamid
+
+
+def _failed(message: Message, account: WhatsAppAccount, error: GraphError) -> Outcome:
+    if error.code == WINDOW_CLOSED_CODE:
+        problem, words = "window_closed", WINDOW_CLOSED_WORDS
+    elif error.token_invalid:
+        problem, words = "reconnect", RECONNECT_WORDS
+        account.mark_needs_reconnect(f"Meta refused the token (code {error.code}) while sending a message.")
+        audit.record("account.needs_reconnect", product_id=account.product_id,
+                     phone_number_id=account.phone_number_id, code=error.code)
+    elif error.rate_limited:
+        problem, words = "rate_limited", RATE_LIMIT_WORDS
+    elif error.kind in ("timeout", "network", "http"):
+        problem, words = "rate_limited", UNREACHABLE_WORDS
+    else:
+        problem, words = "meta", f"Meta refused the message: {error.message}" + (f" (code {error.code})" if error.code else "")
+    log.info("send of message %s failed: code=%s kind=%s fbtrace_id=%s", message.id, error.code, error.kind, error.fbtrace_id)
+    message.status = "failed"
+    message.status_at = utcnow()
+    message.error_code = error.code
+    message.error_title = words[:512]
+    db.session.commit()
+    return Outcome(message, problem)
+

@@ -1,0 +1,125 @@
+"""The webhook's hot statements, written once per dialect and run on the driver.
+
+Why not SQLAlchemy constructs here: SQLAlchemy 2.0 does not cache the compiled
+form of dialect INSERTs with ON CONFLICT (their `inherit_cache` is False), so
+each would be compiled again on every POST, which cost more than the database
+work itself (measured in bench/webhook.py). These few statements are therefore
+plain SQL that reads the same on SQLite and PostgreSQL, and values go through
+each column type's own bind processor, so rows are stored exactly as the ORM
+stores them (UUIDs, timestamps and JSON alike) and read back the same way.
+Every statement names product_id itself: no product is in scope here.
+"""
+from __future__ import annotations
+
+from sqlalchemy import Table
+
+# SQLite allows 32,766 parameters per statement, PostgreSQL 65,535.
+MAX_PARAMETERS = 30_000
+
+
+class _Prepared:
+    def __init__(self, statement: "FastStatement", dialect):
+        self.binds = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in statement.columns]
+        self.results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.returning]
+        self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.sql: dict[int, str] = {}
+
+
+class FastStatement:
+    """Shared helpers: parameter conversion per column, result conversion per returned column."""
+
+    def __init__(self, table: Table, columns: list[str], returning: list[str] = (), keys: list[str] | None = None):
+        self.table = table
+        self.names = columns
+        self.keys = keys or columns  # the row dict's key of each parameter (typed like its column)
+        self.columns = [table.c[name] for name in columns]
+        self.returning = [table.c[name] for name in returning]
+        self._prepared: dict[str, _Prepared] = {}
+
+    def prepared(self, dialect) -> _Prepared:
+        prepared = self._prepared.get(dialect.name)
+        if prepared is None:
+            prepared = self._prepared[dialect.name] = _Prepared(self, dialect)
+        return prepared
+
+    def params(self, prepared: _Prepared, row: dict) -> list:
+        return [bind(row[key]) if bind else row[key] for key, bind in zip(self.keys, prepared.binds)]
+
+    def convert(self, prepared: _Prepared, rows) -> list[tuple]:
+        results = prepared.results
+        return [tuple(proc(value) if proc else value for value, proc in zip(row, results)) for row in rows]
+
+
+class FastInsert(FastStatement):
+    """A multi-row INSERT ... ON CONFLICT <conflict> [RETURNING ...]."""
+
+    def __init__(self, table: Table, columns: list[str], conflict: str, returning: list[str] = ()):
+        super().__init__(table, columns, returning)
+        self.conflict = conflict
+        self.chunk = max(1, MAX_PARAMETERS // len(columns))
+
+    def _sql(self, prepared: _Prepared, count: int) -> str:
+        sql = prepared.sql.get(count)
+        if sql is None:
+            one = "(" + ", ".join([prepared.mark] * len(self.columns)) + ")"
+            sql = (
+                f"INSERT INTO {self.table.name} ({', '.join(self.names)}) VALUES {', '.join([one] * count)} "
+                f"ON CONFLICT {self.conflict}"
+            )
+            if self.returning:
+                sql += " RETURNING " + ", ".join(column.name for column in self.returning)
+            prepared.sql[count] = sql
+        return sql
+
+    def run(self, conn, rows: list[dict]) -> list[tuple]:
+        """Insert `rows` (dicts with every column); with RETURNING, the rows the database returned."""
+        prepared = self.prepared(conn.dialect)
+        returned = []
+        for start in range(0, len(rows), self.chunk):
+            chunk = rows[start:start + self.chunk]
+            params = []
+            for row in chunk:
+                params.extend(self.params(prepared, row))
+            result = conn.exec_driver_sql(self._sql(prepared, len(chunk)), tuple(params))
+            if self.returning:
+                returned.extend(self.convert(prepared, result.fetchall()))
+        return returned
+
+
+class FastUpdate(FastStatement):
+    """An UPDATE run once per parameter row (executemany); `sql` uses {mark} for each parameter,
+    and `parameters` gives, in order, each parameter's (row key, column whose type converts it)."""
+
+    def __init__(self, table: Table, sql: str, parameters: list[tuple[str, str]]):
+        super().__init__(table, [column for _, column in parameters], keys=[key for key, _ in parameters])
+        self.template = sql
+
+    def run(self, conn, rows: list[dict]) -> None:
+        prepared = self.prepared(conn.dialect)
+        if not prepared.sql:
+            prepared.sql[0] = self.template.format(mark=prepared.mark)
+        params = [tuple(self.params(prepared, row)) for row in rows]
+        conn.exec_driver_sql(prepared.sql[0], params if len(params) > 1 else params[0])
+
+
+class FastLookup(FastStatement):
+    """SELECT <returning> WHERE <first> IN (...) OR <second> IN (...): one query for a whole batch."""
+
+    def __init__(self, table: Table, returning: list[str], first: str, second: str):
+        super().__init__(table, [], returning)
+        self.first, self.second = first, second
+
+    def run(self, conn, first_values: list, second_values: list) -> list[tuple]:
+        prepared = self.prepared(conn.dialect)
+        key = (len(first_values), len(second_values))
+        sql = prepared.sql.get(key)
+        if sql is None:
+            def among(column: str, count: int) -> str:
+                return f"{column} IN ({', '.join([prepared.mark] * count)})" if count else "1 = 0"
+
+            sql = prepared.sql[key] = (
+                f"SELECT {', '.join(column.name for column in self.returning)} FROM {self.table.name} "
+                f"WHERE {among(self.first, key[0])} OR {among(self.second, key[1])}"
+            )
+        result = conn.exec_driver_sql(sql, tuple(first_values) + tuple(second_values))
+        return self.convert(prepared, result.fetchall())

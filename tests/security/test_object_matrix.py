@@ -1,0 +1,82 @@
+"""Every route with an object of product A in its URL: a member of product B gets 404, every method.
+
+Routes and their id parameters come from app.url_map; each id parameter name
+needs a factory below, so a new kind of object in a URL fails this test until
+it is covered.
+"""
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from portal import create_app
+from portal.extensions import db
+from portal.models import Contact, Conversation, Membership, Message, WhatsAppAccount, utcnow
+from tests.conftest import _test_config
+
+
+def _objects_of(product, owner_membership):
+    """One object of each kind that appears in product URLs, all belonging to `product`."""
+    suffix = uuid.uuid4().hex[:8]
+    account = WhatsAppAccount(product_id=product.id, phone_number_id=f"pn-{suffix}", business_account_id="waba-a",
+                              access_token="EAAobjectmatrixtoken" + suffix, phone_number="+591 1", display_name="A")
+    contact = Contact(product_id=product.id, wa_id="59170000001", profile_name="Customer A")
+    db.session.add_all([account, contact])
+    db.session.flush()
+    conversation = Conversation(product_id=product.id, phone_number_id=account.phone_number_id, contact_id=contact.id,
+                                last_message_at=utcnow(), last_inbound_at=utcnow() - timedelta(minutes=5))
+    db.session.add(conversation)
+    db.session.flush()
+    message = Message(product_id=product.id, conversation_id=conversation.id, phone_number_id=account.phone_number_id,
+                      contact_wa_id=contact.wa_id, wamid=f"wamid.{suffix}", direction="in", type="image",
+                      media_id="media-1", media_mime_type="image/png", sent_at=utcnow())
+    db.session.add(message)
+    db.session.commit()
+    return {
+        "membership_id": owner_membership.id,
+        "account_id": account.id,
+        "conversation_id": conversation.id,
+        "message_id": message.id,
+        "contact_id": contact.id,
+    }
+
+
+def _routes_with_objects():
+    app = create_app(_test_config("sqlite://"))
+    for rule in app.url_map.iter_rules():
+        extra = sorted(set(rule.arguments) - {"product_id"})
+        if rule.rule.startswith("/p/<uuid:product_id>") and extra:
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                yield rule.rule, method, tuple(extra)
+
+
+ROUTES = sorted(set(_routes_with_objects()))
+
+
+def test_there_are_object_routes():
+    assert ROUTES
+
+
+@pytest.mark.parametrize(("rule", "method", "params"), ROUTES)
+def test_member_of_other_product_gets_404_for_its_objects(client, auth, make_product, rule, method, params):
+    product_a = make_product("Cardio Plus")
+    owner_a = db.session.query(Membership).filter_by(product_id=product_a.id).one()
+    objects = _objects_of(product_a, owner_a)
+    missing = [p for p in params if p not in objects]
+    assert not missing, f"add a factory for {missing} in {__file__}"
+
+    product_b = make_product("Flex 60")
+    auth.as_member(product_b, role="owner")
+    token = auth.csrf_token()
+    # B's own product id with A's object ids, and A's product id outright.
+    for product_id in (product_b.id, product_a.id):
+        url = rule.replace("<uuid:product_id>", str(product_id))
+        for name in params:
+            url = url.replace(f"<uuid:{name}>", str(objects[name])).replace(f"<{name}>", str(objects[name]))
+        response = client.open(url, method=method, data={"csrf_token": token}, headers={"X-CSRFToken": token})
+        assert response.status_code == 404, (url, response.status_code)
+    # Nothing of A changed.
+    db.session.expire_all()
+    assert db.session.get(WhatsAppAccount, objects["account_id"]).access_token.startswith("EAAobjectmatrixtoken")
+    assert db.session.get(Membership, objects["membership_id"]).role == "owner"
+    assert db.session.get(Message, objects["message_id"]) is not None
