@@ -1,21 +1,30 @@
-"""`make run`: migrate, seed the demo, and start the portal (demo mode only).
+"""`make run`: migrate, seed the demo, and start the portal and the Meta sandbox together.
 
-Run as `PORTAL_ENV=demo python -m portal.demo`.
+Run as `PORTAL_ENV=demo python -m portal.demo`. Both are threaded werkzeug
+servers in this one process; Ctrl-C (or SIGTERM) stops both. The portal talks
+to the sandbox only through its configuration (META_GRAPH_URL, META_DIALOG_URL
+default to the sandbox in demo mode), as it would talk to Meta.
 """
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+from pathlib import Path
 
 from flask_migrate import upgrade
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
 from . import create_app
 from .extensions import db
 from .models import Product, User
 from .products.members import create_product
 
+HOST = "127.0.0.1"
 PORTAL_PORT = int(os.environ.get("PORTAL_PORT", "5000"))
+SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "5001"))
 DEMO_PASSWORD = "maestra-demo"
 DEMO_PRODUCTS = (("Cardio Plus", "cardio@demo.maestra"), ("Flex 60", "flex@demo.maestra"))
 
@@ -35,6 +44,33 @@ def seed() -> list[tuple[str, str]]:
     return list(DEMO_PRODUCTS)
 
 
+class ServerThread(threading.Thread):
+    """One threaded werkzeug server; `stop()` shuts it down cleanly."""
+
+    def __init__(self, app, port: int, name: str):
+        super().__init__(name=name, daemon=True)
+        self.server = make_server(HOST, port, app, threaded=True)  # OSError when the port is taken
+        self.url = f"http://{HOST}:{self.server.server_port}"
+
+    def run(self) -> None:
+        self.server.serve_forever()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def build_sandbox(instance_path: str):
+    """The sandbox app, keeping its state next to the portal's demo database."""
+    from .sandbox import create_app as create_sandbox
+
+    return create_sandbox({
+        "PORTAL_ENV": "demo",
+        "PORTAL_WEBHOOK_URL": os.environ.get("PORTAL_WEBHOOK_URL", f"http://{HOST}:{PORTAL_PORT}/webhook"),
+        "SANDBOX_STATE_FILE": os.environ.get("SANDBOX_STATE_FILE", str(Path(instance_path) / "sandbox-state.json")),
+    })
+
+
 def main() -> int:
     if os.environ.get("PORTAL_ENV") != "demo":
         print("portal.demo runs only with PORTAL_ENV=demo", file=sys.stderr)
@@ -43,12 +79,37 @@ def main() -> int:
     with app.app_context():
         upgrade()
         logins = seed()
+    sandbox = build_sandbox(app.instance_path)
+    try:
+        servers = [ServerThread(sandbox, SANDBOX_PORT, "sandbox"), ServerThread(app, PORTAL_PORT, "portal")]
+    except OSError as error:
+        print(f"cannot start the demo: {error} (set PORTAL_PORT / SANDBOX_PORT to free ports)", file=sys.stderr)
+        return 1
+    sandbox_server, portal_server = servers
+    if app.config["META_GRAPH_URL"] != sandbox_server.url:
+        print(f"note: META_GRAPH_URL is {app.config['META_GRAPH_URL']}, not this sandbox ({sandbox_server.url})")
+
     print("\nMaestra demo")
-    print(f"  portal:  http://127.0.0.1:{PORTAL_PORT}")
+    print(f"  portal:          {portal_server.url}")
+    print(f"  Meta sandbox:    {sandbox_server.url}/phone  (customer phone)")
+    print(f"                   {sandbox_server.url}/controls  (tokens, quality, webhook log)")
     for name, email in logins:
         print(f"  {name:<12} log in as {email} / {DEMO_PASSWORD}")
-    print("  Ctrl-C stops.\n", flush=True)
-    app.run(host="127.0.0.1", port=PORTAL_PORT, debug=False, use_reloader=False, threaded=True)
+    print("  Connect a product with Meta, pick a sandbox business, then write as a customer.")
+    print("  Ctrl-C stops both.\n", flush=True)
+
+    stopping = threading.Event()
+    # Handled explicitly: a shell may start us with SIGINT ignored (background jobs), and Ctrl-C must still stop.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda *_: stopping.set())
+    for server in servers:
+        server.start()
+    while not stopping.wait(0.5):
+        pass
+    print("\nstopping the portal and the sandbox...", flush=True)
+    for server in servers:
+        server.stop()
+    sandbox.extensions["sandbox"].dispatcher.stop()
     return 0
 
 

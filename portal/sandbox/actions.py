@@ -1,0 +1,171 @@
+"""What happens in the sandbox's world and reaches the portal as webhooks.
+
+A customer writes (text, image, location, reaction; one, a batch, or the last
+one again), a sent message is delivered and read, a number's quality changes.
+Views, the JSON API (the CLI) and the Graph endpoints all call these.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from . import graph_errors, payloads
+from .delivery import Delivery, Dispatcher, signed_request
+from .media import sample_png
+from .world import PhoneNumber, World, new_wamid
+
+CUSTOMER_KINDS = ("text", "image", "location", "reaction")
+QUALITY_RATINGS = ("GREEN", "YELLOW", "RED", "UNKNOWN")
+MAX_BATCH = 1000  # Meta sends at most 1000 updates per POST
+
+
+class SandboxInputError(ValueError):
+    """A request to the sandbox that makes no sense (unknown number, empty text...); the message says why."""
+
+
+class Sandbox:
+    """The world, the dispatcher to the portal, and the settings, bound together."""
+
+    def __init__(self, world: World, dispatcher: Dispatcher, settings: dict):
+        self.world = world
+        self.dispatcher = dispatcher
+        self.settings = settings
+        self.app_id = settings["META_APP_ID"]
+
+    # --- lookups for forms ------------------------------------------------------
+
+    def phone(self, phone_id: str) -> PhoneNumber:
+        phone = self.world.phones.get(str(phone_id or "").strip())
+        if phone is None:
+            raise SandboxInputError(f"No sandbox number with phone_number_id {phone_id!r}.")
+        return phone
+
+    def customer_name(self, wa_id: str) -> str:
+        wa_id = str(wa_id or "").strip()
+        if not wa_id.isdigit() or not 6 <= len(wa_id) <= 15:
+            raise SandboxInputError("The customer must be a WhatsApp id: 6 to 15 digits, country code first.")
+        return self.world.customers.get(wa_id) or f"+{wa_id}"
+
+    def subscribed(self, phone: PhoneNumber) -> bool:
+        """Meta sends a WABA's webhooks to an app only once the app subscribed to it."""
+        return self.app_id in self.world.waba_of(phone.id).subscribed_apps
+
+    # --- the customer writes ------------------------------------------------------
+
+    def build_customer_message(self, phone: PhoneNumber, wa_id: str, kind: str, *, text: str = "",
+                               caption: str = "", latitude=None, longitude=None, place: str = "",
+                               emoji: str = "") -> dict:
+        """The `messages[]` item a customer's action produces (validated, not yet recorded)."""
+        now, wamid = self.world.now(), new_wamid()
+        if kind == "text":
+            text = (text or "").strip()
+            if not text:
+                raise SandboxInputError("Type a message first.")
+            if len(text) > 4096:
+                raise SandboxInputError("A WhatsApp text holds at most 4096 characters.")
+            return payloads.text_message(wa_id, wamid, now, text)
+        if kind == "image":
+            media = self.world.add_media(phone.id, "image/png", sample_png(seed=len(self.world.media)))
+            return payloads.image_message(wa_id, wamid, now, media.id, media.sha256, (caption or "").strip())
+        if kind == "location":
+            try:
+                lat, lon = float(latitude), float(longitude)
+            except (TypeError, ValueError):
+                raise SandboxInputError("Latitude and longitude must be numbers.") from None
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise SandboxInputError("Latitude is -90..90 and longitude -180..180.")
+            return payloads.location_message(wa_id, wamid, now, lat, lon, (place or "").strip())
+        if kind == "reaction":
+            target = self.world.last_message_id(phone.id, wa_id)
+            if target is None:
+                raise SandboxInputError("There is no message to react to in this conversation yet.")
+            return payloads.reaction_message(wa_id, wamid, now, target, (emoji or "").strip()[:8])
+        raise SandboxInputError(f"Unknown message kind {kind!r}: use one of {', '.join(CUSTOMER_KINDS)}.")
+
+    def customer_writes(self, phone_id: str, wa_id: str, kind: str, **content) -> tuple[dict, Delivery | None]:
+        """A customer sends one message to a number; delivered at once (None when the WABA is not subscribed)."""
+        phone = self.phone(phone_id)
+        name = self.customer_name(wa_id)
+        message = self.build_customer_message(phone, wa_id, kind, **content)
+        self.world.record_message(phone.id, wa_id, message, inbound=True)
+        body = payloads.envelope(phone.waba_id, [payloads.message_change(phone, wa_id, name, message)], self.world.now())
+        return message, self._deliver(phone, body)
+
+    def customer_batch(self, phone_id: str, wa_id: str, count: int) -> tuple[int, Delivery | None]:
+        """`count` texts from one customer in ONE webhook POST (one change each), as Meta batches."""
+        phone = self.phone(phone_id)
+        name = self.customer_name(wa_id)
+        if not 1 <= count <= MAX_BATCH:
+            raise SandboxInputError(f"A batch holds 1 to {MAX_BATCH} messages.")
+        changes = []
+        for number in range(1, count + 1):
+            message = self.build_customer_message(phone, wa_id, "text", text=f"Batch message {number} of {count}")
+            self.world.record_message(phone.id, wa_id, message, inbound=True, save=False)
+            changes.append(payloads.message_change(phone, wa_id, name, message))
+        self.world.save()
+        return count, self._deliver(phone, payloads.envelope(phone.waba_id, changes, self.world.now()))
+
+    def resend_last(self) -> Delivery | None:
+        return self.dispatcher.resend_last()
+
+    def _deliver(self, phone: PhoneNumber, body: dict) -> Delivery | None:
+        if not self.subscribed(phone):
+            return None
+        return self.dispatcher.deliver(body)
+
+    # --- the business sent a message -------------------------------------------
+
+    def after_send(self, phone: PhoneNumber, recipient: str, wamid: str) -> None:
+        """Schedule sent, delivered and read, each its own webhook, a moment apart."""
+        for status, delay in zip(("sent", "delivered", "read"), self.settings["SANDBOX_STATUS_DELAYS"]):
+            self._schedule_status(phone, recipient, wamid, status, delay)
+
+    def after_failed_send(self, phone: PhoneNumber, recipient: str, wamid: str) -> None:
+        """Outside the window (in "status" mode): accepted, then a failed status with 131047."""
+        self._schedule_status(phone, recipient, wamid, "failed", self.settings["SANDBOX_STATUS_DELAYS"][0],
+                              errors=[graph_errors.WINDOW_CLOSED_STATUS_ERROR])
+
+    def _schedule_status(self, phone, recipient, wamid, status, delay, errors=None) -> None:
+        def happen():
+            self.world.set_status(wamid, status)
+
+        if not self.subscribed(phone):
+            happen()  # it still happens at Meta; the portal just does not hear of it
+            return
+        change = payloads.status_change(phone, wamid, status, recipient, self.world.now() + int(delay), errors)
+        body = payloads.envelope(phone.waba_id, [change], self.world.now() + int(delay))
+        self.dispatcher.schedule(delay, body, f"status {status}", on_due=happen)
+
+    # --- controls -----------------------------------------------------------------
+
+    def change_quality(self, phone_id: str, rating: str) -> tuple[str, Delivery | None]:
+        phone = self.phone(phone_id)
+        rating = str(rating or "").upper()
+        if rating not in QUALITY_RATINGS:
+            raise SandboxInputError(f"Quality must be one of {', '.join(QUALITY_RATINGS)}.")
+        old = self.world.set_quality(phone.id, rating)
+        if old == rating:
+            return old, None
+        body = payloads.envelope(phone.waba_id, [payloads.quality_change(phone, old, rating)], self.world.now())
+        return old, self._deliver(phone, body)
+
+    def deauthorize_url(self) -> str:
+        """Where Meta would call the app's Deauthorize Callback: configured, or /meta/deauthorize beside /webhook."""
+        if self.settings.get("PORTAL_DEAUTHORIZE_URL"):
+            return self.settings["PORTAL_DEAUTHORIZE_URL"]
+        webhook = urlparse(self.dispatcher.url)
+        return f"{webhook.scheme}://{webhook.netloc}/meta/deauthorize"
+
+    def remove_app(self, business_id: str) -> tuple[int, int | None]:
+        """The business's user removes the app: tokens revoked, and Meta's deauthorize callback (signed_request)."""
+        business = self.business(business_id)
+        count = self.world.revoke_tokens(business.id)
+        payload = {"algorithm": "HMAC-SHA256", "issued_at": self.world.now(), "user_id": business.user_id}
+        status = self.dispatcher.post_form(self.deauthorize_url(),
+                                           {"signed_request": signed_request(payload, self.settings["META_APP_SECRET"])})
+        return count, status
+
+    def business(self, business_id: str):
+        business = self.world.businesses.get(str(business_id or ""))
+        if business is None:
+            raise SandboxInputError(f"No sandbox business {business_id!r}.")
+        return business

@@ -1,0 +1,404 @@
+"""The sandbox's state: businesses, accounts and numbers (seeded), and what happens to them.
+
+Tokens, codes, subscriptions, conversations and media live here, in memory,
+behind one lock (the sandbox serves many threads). In the demo the mutable part
+is also kept in a JSON file so a restart does not invalidate the tokens the
+portal stored. `clock` is injectable so tests can move time without sleeping.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import string
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import graph_errors as errors
+from .seed import BUSINESSES, CUSTOMERS
+
+CODE_TTL = 600  # seconds an authorization code may wait for its exchange
+SHORT_LIVED = 2 * 3600  # a user token straight from the code exchange
+LONG_LIVED = 60 * 86400  # after fb_exchange_token
+DATA_ACCESS = 90 * 86400
+WINDOW = 24 * 3600  # the customer service window
+REGISTER_LIMIT = 10  # register attempts per number (per 72 hours at Meta)
+HISTORY = 200  # messages kept per conversation
+
+MANAGEMENT = "whatsapp_business_management"
+MESSAGING = "whatsapp_business_messaging"
+KNOWN_SCOPES = {MANAGEMENT, MESSAGING, "business_management", "public_profile", "email"}
+CONFIG_SCOPES = [MANAGEMENT, MESSAGING]  # what a Login for Business configuration grants
+
+_TOKEN_ALPHABET = string.ascii_letters + string.digits
+
+
+@dataclass
+class Business:
+    id: str
+    name: str
+    user_id: str
+    user_name: str
+    waba_ids: list[str]
+
+
+@dataclass
+class Waba:
+    id: str
+    name: str
+    business_id: str
+    phone_ids: list[str]
+    subscribed_apps: set[str] = field(default_factory=set)
+    currency: str = "USD"
+    timezone_id: str = "1"
+
+    @property
+    def namespace(self) -> str:
+        return f"sbx_{self.id[-6:]}"
+
+
+@dataclass
+class PhoneNumber:
+    id: str
+    waba_id: str
+    display: str  # "+1 555-010-1001", as Graph shows it
+    verified_name: str
+    platform_type: str
+    quality: str = "GREEN"
+    register_attempts: int = 0
+
+    @property
+    def digits(self) -> str:
+        """The display number as webhooks carry it: digits only."""
+        return "".join(c for c in self.display if c.isdigit())
+
+
+@dataclass
+class Token:
+    value: str
+    business_id: str
+    kind: str  # "USER" or "SYSTEM_USER"
+    user_id: str
+    scopes: list[str]
+    issued_at: int
+    expires_at: int  # 0 = never
+    revoked: bool = False
+
+
+@dataclass
+class Code:
+    value: str
+    business_id: str
+    redirect_uri: str
+    scopes: list[str]
+    config_id: str | None
+    expires_at: int
+    used: bool = False
+
+
+@dataclass
+class Media:
+    id: str
+    phone_id: str
+    mime_type: str
+    sha256: str
+    data: bytes
+
+
+class World:
+    """Everything the sandbox knows. All public methods are thread-safe."""
+
+    def __init__(self, app_id: str, state_file: str | None = None, clock=time.time):
+        self.app_id = app_id
+        self.clock = clock
+        self.state_file = Path(state_file) if state_file else None
+        self.lock = threading.RLock()
+        self.businesses: dict[str, Business] = {}
+        self.wabas: dict[str, Waba] = {}
+        self.phones: dict[str, PhoneNumber] = {}
+        self.customers: dict[str, str] = dict(CUSTOMERS)
+        self.tokens: dict[str, Token] = {}
+        self.codes: dict[str, Code] = {}
+        self.media: dict[str, Media] = {}
+        self.last_inbound: dict[str, int] = {}  # "phone|wa_id" -> unix time the customer last wrote
+        self.conversations: dict[str, list[dict]] = {}  # "phone|wa_id" -> messages, oldest first
+        self.outbound: dict[str, str] = {}  # wamid -> "phone|wa_id"
+        self._seed()
+        self._load()
+
+    # --- seed and persistence ---------------------------------------------
+
+    def _seed(self) -> None:
+        for business_id, name, user_id, user_name, wabas in BUSINESSES:
+            self.businesses[business_id] = Business(business_id, name, user_id, user_name, [w[0] for w in wabas])
+            for waba_id, waba_name, phones in wabas:
+                self.wabas[waba_id] = Waba(waba_id, waba_name, business_id, [p[0] for p in phones])
+                for phone_id, display, verified_name, platform in phones:
+                    self.phones[phone_id] = PhoneNumber(phone_id, waba_id, display, verified_name, platform)
+
+    def _load(self) -> None:
+        if not self.state_file or not self.state_file.exists():
+            return
+        try:
+            saved = json.loads(self.state_file.read_text())
+        except ValueError:
+            return  # a damaged file: start from the seed
+        self.tokens = {t["value"]: Token(**t) for t in saved.get("tokens", [])}
+        for waba_id, apps in saved.get("subscriptions", {}).items():
+            if waba_id in self.wabas:
+                self.wabas[waba_id].subscribed_apps = set(apps)
+        for phone_id, (quality, platform) in saved.get("phones", {}).items():
+            if phone_id in self.phones:
+                self.phones[phone_id].quality, self.phones[phone_id].platform_type = quality, platform
+        self.last_inbound = saved.get("last_inbound", {})
+        self.conversations = saved.get("conversations", {})
+        self.outbound = saved.get("outbound", {})
+
+    def save(self) -> None:
+        """Write the mutable state (demo only); called after every change."""
+        if not self.state_file:
+            return
+        with self.lock:
+            state = {
+                "tokens": [asdict(t) for t in self.tokens.values()],
+                "subscriptions": {w.id: sorted(w.subscribed_apps) for w in self.wabas.values()},
+                "phones": {p.id: [p.quality, p.platform_type] for p in self.phones.values()},
+                "last_inbound": self.last_inbound,
+                "conversations": self.conversations,
+                "outbound": self.outbound,
+            }
+            self.state_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.state_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(state))
+            tmp.replace(self.state_file)
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    # --- lookups ------------------------------------------------------------
+
+    def business_of(self, object_id: str) -> str | None:
+        """The business that owns a business, WABA, phone number or media id (None if unknown)."""
+        if object_id in self.businesses:
+            return object_id
+        if object_id in self.wabas:
+            return self.wabas[object_id].business_id
+        if object_id in self.phones:
+            return self.wabas[self.phones[object_id].waba_id].business_id
+        if object_id in self.media:
+            return self.business_of(self.media[object_id].phone_id)
+        return None
+
+    def waba_of(self, phone_id: str) -> Waba:
+        return self.wabas[self.phones[phone_id].waba_id]
+
+    def business_waba_ids(self, business_id: str) -> list[str]:
+        return list(self.businesses[business_id].waba_ids)
+
+    # --- OAuth codes and tokens ---------------------------------------------
+
+    def issue_code(self, business_id: str, redirect_uri: str, scopes: list[str], config_id: str | None) -> str:
+        with self.lock:
+            value = "AQ" + _random(86)
+            self.codes[value] = Code(value, business_id, redirect_uri, scopes, config_id, self.now() + CODE_TTL)
+            return value
+
+    def redeem_code(self, value: str, redirect_uri: str) -> Token:
+        """Exchange a code once: a business token with a config_id, else a short-lived user token."""
+        with self.lock:
+            code = self.codes.get(value)
+            if code is None:
+                raise errors.bad_code()
+            if code.used:
+                raise errors.code_used()
+            if code.expires_at <= self.now():
+                raise errors.code_expired()
+            if redirect_uri != code.redirect_uri:
+                raise errors.code_redirect_mismatch()
+            code.used = True
+            business = self.businesses[code.business_id]
+            if code.config_id:
+                token = self._new_token(business, "SYSTEM_USER", code.scopes, expires_in=0)
+            else:
+                token = self._new_token(business, "USER", code.scopes, expires_in=SHORT_LIVED)
+            self.save()
+            return token
+
+    def extend(self, token: Token) -> Token:
+        """fb_exchange_token: a new 60-day user token; a business token stays as it is."""
+        with self.lock:
+            if token.kind == "SYSTEM_USER":
+                return token
+            extended = self._new_token(self.businesses[token.business_id], "USER", token.scopes, expires_in=LONG_LIVED)
+            self.save()
+            return extended
+
+    def _new_token(self, business: Business, kind: str, scopes: list[str], expires_in: int) -> Token:
+        value = "EAA" + _random(150)
+        expires_at = self.now() + expires_in if expires_in else 0
+        user_id = business.user_id if kind == "USER" else str(int(business.user_id) + 900)
+        token = Token(value, business.id, kind, user_id, list(scopes), self.now(), expires_at)
+        self.tokens[value] = token
+        return token
+
+    def check_token(self, value: str) -> Token:
+        """The token if it is valid now; else Meta's 190 error (unknown, expired or revoked)."""
+        with self.lock:
+            token = self.tokens.get(value)
+            if token is None:
+                raise errors.bad_token()
+            if token.revoked:
+                raise errors.revoked_token(self.app_id)
+            if token.expires_at and token.expires_at <= self.now():
+                raise errors.expired_token(_meta_time(token.expires_at), _meta_time(self.now()))
+            return token
+
+    def token_problem(self, value: str) -> errors.GraphAPIError | None:
+        try:
+            self.check_token(value)
+        except errors.GraphAPIError as error:
+            return error
+        return None
+
+    def expire_tokens(self, business_id: str) -> int:
+        """Control: every token of the business has just expired. Returns how many."""
+        with self.lock:
+            affected = [t for t in self.tokens.values() if t.business_id == business_id and not t.revoked]
+            for token in affected:
+                token.expires_at = self.now() - 1
+            self.save()
+            return len(affected)
+
+    def revoke_tokens(self, business_id: str) -> int:
+        """Control: the business's user removed the app; its tokens stop working."""
+        with self.lock:
+            affected = [t for t in self.tokens.values() if t.business_id == business_id and not t.revoked]
+            for token in affected:
+                token.revoked = True
+            self.save()
+            return len(affected)
+
+    def token_counts(self, business_id: str) -> dict[str, int]:
+        counts = {"valid": 0, "expired": 0, "revoked": 0}
+        with self.lock:
+            for token in self.tokens.values():
+                if token.business_id != business_id:
+                    continue
+                if token.revoked:
+                    counts["revoked"] += 1
+                elif token.expires_at and token.expires_at <= self.now():
+                    counts["expired"] += 1
+                else:
+                    counts["valid"] += 1
+        return counts
+
+    # --- numbers ------------------------------------------------------------
+
+    def subscribe(self, waba_id: str, app_id: str, on: bool) -> None:
+        with self.lock:
+            apps = self.wabas[waba_id].subscribed_apps
+            apps.add(app_id) if on else apps.discard(app_id)
+            self.save()
+
+    def register(self, phone_id: str) -> None:
+        with self.lock:
+            phone = self.phones[phone_id]
+            if phone.register_attempts >= REGISTER_LIMIT:
+                raise errors.register_rate_limited()
+            phone.register_attempts += 1
+            phone.platform_type = "CLOUD_API"
+            self.save()
+
+    def set_quality(self, phone_id: str, rating: str) -> str:
+        """Control: change a number's quality rating; returns the old one."""
+        with self.lock:
+            phone = self.phones[phone_id]
+            old, phone.quality = phone.quality, rating
+            self.save()
+            return old
+
+    # --- conversations --------------------------------------------------------
+
+    def window_open(self, phone_id: str, wa_id: str) -> bool:
+        with self.lock:
+            last = self.last_inbound.get(f"{phone_id}|{wa_id}")
+            return last is not None and self.now() - last < WINDOW
+
+    def record_message(self, phone_id: str, wa_id: str, message: dict, inbound: bool, save: bool = True) -> None:
+        """Keep a message of a conversation (for the phone page, reactions and the window).
+        `save=False` lets a batch write the state file once at its end."""
+        key = f"{phone_id}|{wa_id}"
+        with self.lock:
+            entry = {"inbound": inbound, "id": message["id"], "type": message["type"],
+                     "summary": summarize(message), "timestamp": self.now(), "status": None if inbound else "accepted"}
+            history = self.conversations.setdefault(key, [])
+            history.append(entry)
+            del history[:-HISTORY]
+            if inbound:
+                self.last_inbound[key] = self.now()
+            else:
+                self.outbound[message["id"]] = key
+            if save:
+                self.save()
+
+    def set_status(self, wamid: str, status: str) -> None:
+        with self.lock:
+            for entry in self.conversations.get(self.outbound.get(wamid) or "", []):
+                if entry["id"] == wamid:
+                    entry["status"] = status
+            self.save()
+
+    def conversation(self, phone_id: str, wa_id: str) -> list[dict]:
+        with self.lock:
+            return [dict(m) for m in self.conversations.get(f"{phone_id}|{wa_id}", [])]
+
+    def last_message_id(self, phone_id: str, wa_id: str) -> str | None:
+        history = self.conversation(phone_id, wa_id)
+        return history[-1]["id"] if history else None
+
+    def knows_inbound(self, phone_id: str, wamid: str) -> bool:
+        with self.lock:
+            return any(m["id"] == wamid and m["inbound"]
+                       for key, history in self.conversations.items() if key.startswith(phone_id + "|")
+                       for m in history)
+
+    def add_media(self, phone_id: str, mime_type: str, data: bytes) -> Media:
+        with self.lock:
+            media_id = str(7100000000000000 + secrets.randbelow(10**15))
+            sha256 = base64.b64encode(hashlib.sha256(data).digest()).decode()
+            media = Media(media_id, phone_id, mime_type, sha256, data)
+            self.media[media.id] = media
+            return media
+
+
+def new_wamid() -> str:
+    """A message id shaped like Meta's (`wamid.` + base64)."""
+    return "wamid.HBgL" + base64.b64encode(secrets.token_bytes(30)).decode().rstrip("=")
+
+
+def summarize(message: dict) -> str:
+    """One line for the phone page."""
+    kind = message.get("type")
+    body = message.get(kind) if isinstance(message.get(kind), dict) else {}
+    if kind == "text":
+        return str(body.get("body", ""))
+    if kind == "reaction":
+        return f"reacted {body.get('emoji') or '(removed)'}"
+    if kind == "location":
+        return f"location {body.get('latitude')}, {body.get('longitude')} {body.get('name') or ''}".strip()
+    if kind == "template":
+        return f"template {body.get('name')}"
+    if kind in ("image", "video", "audio", "document", "sticker"):
+        return f"[{kind}] {body.get('caption') or ''}".strip()
+    return f"[{kind}]"
+
+
+def _random(length: int) -> str:
+    return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(length))
+
+
+def _meta_time(unix: int) -> str:
+    return time.strftime("%A, %d-%b-%y %H:%M:%S UTC", time.gmtime(unix))
