@@ -31,17 +31,19 @@ MAX_TICKS_PER_POLL = 100
 def feed():
     """The feed panel; with ?after=<cursor>, only what is new since (204 when nothing is)."""
     number = request.args.get("number") or None
-    accounts = queries.accounts()
-    context = {"number": number, "accounts": accounts, "numbers": queries.number_labels(accounts)}
     if "after" in request.args:
         window = queries.since(_cursor_arg("after"), number=number)
         if not window.new:
-            return htmx_response("", 204)
-        return render_template("inbox/_feed_new.html", window=window,
-                               names=queries.contact_names(window.new), **context)
+            return htmx_response("", 204)  # the common poll: one indexed query, nothing rendered
+        return render_template("inbox/_feed_new.html", **_feed_context(window, number))
     window = queries.latest(number=number)
-    return render_page_or_fragment("inbox/feed.html", "inbox/_feed.html", window=window,
-                                   names=queries.contact_names(window.new), **context)
+    return render_page_or_fragment("inbox/feed.html", "inbox/_feed.html", **_feed_context(window, number))
+
+
+def _feed_context(window, number: str | None) -> dict:
+    accounts = queries.accounts()
+    return {"window": window, "number": number, "accounts": accounts, "numbers": queries.number_labels(accounts),
+            "names": queries.contact_names(window.new)}
 
 
 # ---- conversations -------------------------------------------------------------------------

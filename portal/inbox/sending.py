@@ -129,18 +129,16 @@ def mark_pending_again(message: Message) -> None:
 
 def apply_statuses_that_arrived_first(message: Message) -> None:
     """MERGE POINT (webhook feature): a status webhook can beat the Graph answer that tells
-    us the wamid; the webhook keeps such statuses as PendingStatus rows, and its
-    portal/webhook/statuses.py applies them. This is the single call site; it is
-    guarded so the inbox works without that module."""
+    us the wamid; the webhook keeps such statuses as PendingStatus rows, and
+    portal/webhook/statuses.py `apply_pending_statuses(product_id, wamid)` applies them in
+    the caller's transaction. This is the single call site; it is guarded so the inbox works
+    without that module."""
     try:
-        from ..webhook import statuses  # noqa: PLC0415 (optional until the webhook branch is merged)
+        from ..webhook.statuses import apply_pending_statuses  # noqa: PLC0415 (optional until merged)
     except ImportError:
         return
-    apply = getattr(statuses, "apply_pending_statuses", None)
-    if apply is None:
-        return
-    apply(message)
-    db.session.commit()
+    if apply_pending_statuses(message.product_id, message.wamid):
+        db.session.commit()  # the statuses were written with Core: the commit also expires `message`
 
 
 def _wamid(answer: dict) -> str:

@@ -235,3 +235,19 @@ def test_plain_form_post_redirects_back(client, auth, two_products):
     response = client.post(send_url(tenant), data={"body": "no js", "csrf_token": auth.csrf_token()})
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/conversations/{tenant.conversation.id}")
+
+
+@responses.activate
+def test_statuses_that_arrived_before_the_wamid_are_applied_after_the_send(client, auth, two_products, monkeypatch):
+    import sys
+    import types
+
+    calls = []
+    fake = types.ModuleType("portal.webhook.statuses")
+    fake.apply_pending_statuses = lambda product_id, wamid: calls.append((product_id, wamid)) or 0
+    monkeypatch.setitem(sys.modules, "portal.webhook.statuses", fake)
+    tenant = two_products[0]
+    graph_ok(tenant, wamid="wamid.EARLY")
+    auth.as_member(tenant.product)
+    post(client, auth, tenant)
+    assert calls == [(tenant.product.id, "wamid.EARLY")]

@@ -1,0 +1,322 @@
+"""Benchmark of the inbox feed (not a test): does a poll stay cheap as the messages table grows?
+
+Seeds 1,000 products and first 10,000 then 1,000,000 messages (Core bulk inserts;
+COPY on PostgreSQL), and after each size measures, for one product, server-side
+time of:
+  - a feed poll with nothing new        GET /p/<id>/feed?after=<cursor>  (204)
+  - a feed poll with 10 new messages    GET /p/<id>/feed?after=<cursor>  (200)
+  - the first feed render               GET /p/<id>/feed
+  - a conversation page                 GET /p/<id>/conversations/<id>
+relative to trivial routes of the same app measured in the same run: a bare one
+(/bench/trivial) and a product page that only says "ok" (same login and tenancy
+work as every product page). Time is the full WSGI call through Flask's test
+client (routing, session, login, tenancy, query, template), median of N calls.
+
+Usage:  .venv/bin/python bench/feed.py [--db sqlite|postgresql|both] [--messages 1000000] [--calls 300]
+PostgreSQL: a database of its own is created on --pg-url and dropped at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cryptography.fernet import Fernet  # noqa: E402
+from sqlalchemy import create_engine, insert, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from portal import create_app  # noqa: E402
+from portal.extensions import db  # noqa: E402
+from portal.models import Contact, Conversation, Membership, Message, Product, User, WhatsAppAccount  # noqa: E402
+from portal.tenancy import product_blueprint  # noqa: E402
+
+PRODUCTS = 1000
+CONVERSATIONS_PER_PRODUCT = 10
+PASSWORD = "bench-password-1"
+HX = {"HX-Request": "true"}
+NOW = datetime.utcnow().replace(microsecond=0)
+SPAN = timedelta(days=30)  # seeded traffic spreads over the last 30 days, all products interleaved
+
+
+# ---- databases ----------------------------------------------------------------------------
+
+class Database:
+    def __init__(self, kind: str, pg_url: str):
+        self.kind = kind
+        if kind == "sqlite":
+            self.dir = tempfile.TemporaryDirectory(prefix="maestra-bench-")
+            self.url = "sqlite:///" + str(Path(self.dir.name) / "bench.db")
+        else:
+            base = make_url(pg_url).set(drivername="postgresql+psycopg")
+            self.name = f"maestra_bench_{uuid.uuid4().hex[:10]}"
+            self.admin = create_engine(base, isolation_level="AUTOCOMMIT")
+            with self.admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+            self.url = base.set(database=self.name).render_as_string(hide_password=False)
+
+    def drop(self):
+        if self.kind == "sqlite":
+            self.dir.cleanup()
+        else:
+            with self.admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+            self.admin.dispose()
+
+
+def make_app(url: str):
+    app = create_app({
+        "PORTAL_ENV": "test", "DATABASE_URL": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
+        "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(), "LOG_LEVEL": "WARNING",
+    })
+    trivial = product_blueprint("bench_trivial", __name__)
+    trivial.add_url_rule("/bench/trivial", "ok", lambda: "ok")
+    app.register_blueprint(trivial)
+    app.add_url_rule("/bench/trivial", "bench_bare", lambda: "ok")
+    return app
+
+
+# ---- seeding ------------------------------------------------------------------------------
+
+class Seed:
+    """Products, their numbers, contacts and conversations; then messages in bulk."""
+
+    def __init__(self):
+        self.products = [uuid.uuid4() for _ in range(PRODUCTS)]
+        self.numbers = {p: f"1{i:09d}" for i, p in enumerate(self.products)}
+        self.conversations: list[tuple[uuid.UUID, uuid.UUID, str, str]] = []  # (product, conversation, number, wa_id)
+        self.seeded = 0
+
+    def base(self):
+        user = User(email="bench@example.com")
+        user.set_password(PASSWORD)
+        db.session.add(user)
+        db.session.flush()
+        db.session.execute(insert(Product), [{"id": p, "name": f"Product {i}", "created_at": NOW} for i, p in enumerate(self.products)])
+        db.session.add(Membership(product_id=self.products[0], user_id=user.id, role="owner"))
+        db.session.add_all(WhatsAppAccount(product_id=p, phone_number_id=self.numbers[p], business_account_id=f"2{i:09d}",
+                                           access_token="EAAG-bench") for i, p in enumerate(self.products))
+        contacts, conversations = [], []
+        for p in self.products:
+            for c in range(CONVERSATIONS_PER_PRODUCT):
+                contact_id, conversation_id, wa_id = uuid.uuid4(), uuid.uuid4(), f"5917{len(contacts):07d}"
+                contacts.append({"id": contact_id, "product_id": p, "wa_id": wa_id, "profile_name": f"Customer {c}",
+                                 "created_at": NOW, "updated_at": NOW})
+                conversations.append({"id": conversation_id, "product_id": p, "phone_number_id": self.numbers[p],
+                                      "contact_id": contact_id, "last_message_at": NOW, "last_inbound_at": NOW,
+                                      "last_message_preview": "hello", "unread_count": 0, "created_at": NOW})
+                self.conversations.append((p, conversation_id, self.numbers[p], wa_id))
+        db.session.execute(insert(Contact), contacts)
+        db.session.execute(insert(Conversation), conversations)
+        db.session.commit()
+        # The measured conversation holds more than a page at every table size, so every run renders the same work.
+        product, conversation, number, wa_id = self.conversations[0]
+        _bulk_insert_messages([
+            {"id": uuid.uuid4(), "product_id": product, "conversation_id": conversation, "phone_number_id": number,
+             "contact_wa_id": wa_id, "wamid": f"wamid.C{i}", "direction": "in" if i % 3 else "out", "type": "text",
+             "text": f"Conversation line {i}", "created_at": NOW - SPAN + i * (SPAN / 60), "sent_at": NOW,
+             "forwarded": False, "status": None if i % 3 else "read"} for i in range(60)])
+
+    def messages(self, total: int) -> float:
+        """Grow the messages table to `total` rows; returns seconds spent."""
+        started = time.perf_counter()
+        rng = random.Random(self.seeded)
+        batch = 50_000
+        while self.seeded < total:
+            n = min(batch, total - self.seeded)
+            rows = []
+            for i in range(n):
+                product, conversation, number, wa_id = self.conversations[rng.randrange(len(self.conversations))]
+                at = NOW - SPAN + timedelta(microseconds=rng.randrange(int(SPAN.total_seconds() * 1e6)))
+                rows.append({"id": uuid.uuid4(), "product_id": product, "conversation_id": conversation,
+                             "phone_number_id": number, "contact_wa_id": wa_id, "wamid": f"wamid.B{self.seeded + i}",
+                             "direction": "in" if i % 3 else "out", "type": "text",
+                             "text": f"Seeded message {self.seeded + i}", "created_at": at, "sent_at": at,
+                             "forwarded": False, "status": None if i % 3 else "read"})
+            _bulk_insert_messages(rows)
+            self.seeded += n
+        return time.perf_counter() - started
+
+
+MESSAGE_COLUMNS = ["id", "product_id", "conversation_id", "phone_number_id", "contact_wa_id", "wamid", "direction",
+                   "type", "text", "created_at", "sent_at", "forwarded", "status"]
+
+
+def _bulk_insert_messages(rows: list[dict]) -> None:
+    if db.engine.dialect.name == "postgresql":
+        # COPY is the fast path on PostgreSQL (Core executemany would take minutes for 1M rows).
+        raw = db.engine.raw_connection()
+        try:
+            with raw.cursor() as cursor:
+                with cursor.copy(f"COPY messages ({', '.join(MESSAGE_COLUMNS)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row([row[c] for c in MESSAGE_COLUMNS])
+            raw.commit()
+        finally:
+            raw.close()
+    else:
+        # Plain sqlite3 executemany with values in SQLAlchemy's storage formats (hex UUIDs, datetimes with
+        # microseconds): several times faster than going through the Core type processors.
+        raw = db.engine.raw_connection()
+        try:
+            raw.cursor().executemany(
+                f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)}) VALUES ({', '.join('?' * len(MESSAGE_COLUMNS))})",
+                [[_sqlite_value(row[c]) for c in MESSAGE_COLUMNS] for row in rows],
+            )
+            raw.commit()
+        finally:
+            raw.close()
+
+
+def _sqlite_value(value):
+    if isinstance(value, uuid.UUID):
+        return value.hex
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+def add_new_messages(product_id, count: int) -> None:
+    """What arrives between two polls: `count` messages stamped now for the measured product."""
+    product, conversation, number, wa_id = next(c for c in SEED.conversations if c[0] == product_id)
+    now = datetime.utcnow()
+    with db.engine.begin() as conn:
+        conn.execute(insert(Message.__table__), [
+            {"id": uuid.uuid4(), "product_id": product, "conversation_id": conversation, "phone_number_id": number,
+             "contact_wa_id": wa_id, "wamid": f"wamid.N{uuid.uuid4().hex}", "direction": "in", "type": "text",
+             "text": f"New {i}", "created_at": now + timedelta(microseconds=i), "sent_at": now, "forwarded": False}
+            for i in range(count)])
+
+
+# ---- measuring ----------------------------------------------------------------------------
+
+def medians_ms(client, routes: dict[str, tuple], calls: int) -> dict[str, float]:
+    """Best (min) and median ms per route, measured in interleaved rounds so drift hits every route alike."""
+    samples: dict[str, list[float]] = {name: [] for name in routes}
+    for round_ in range(calls + max(10, calls // 10)):
+        for name, (url, expect, headers) in routes.items():
+            started = time.perf_counter()
+            response = client.get(url, headers=headers)
+            elapsed = time.perf_counter() - started
+            assert response.status_code == expect, (url, response.status_code)
+            if round_ >= max(10, calls // 10):  # the first rounds only warm up
+                samples[name].append(elapsed)
+    return {name: (min(values) * 1000, statistics.median(values) * 1000) for name, values in samples.items()}
+
+
+def measure(app, calls: int) -> dict[str, float]:
+    product = SEED.products[0]
+    client = app.test_client()
+    response = client.post("/login", data={"email": "bench@example.com", "password": PASSWORD})
+    assert response.status_code == 302, "bench login failed"
+    feed = f"/p/{product}/feed"
+    page = client.get(feed, headers=HX).get_data(as_text=True)
+    cursor = page.split("after=", 1)[1].split('"', 1)[0].split("&", 1)[0]
+    conversation = SEED.conversations[0][1]
+    trivial = {
+        "trivial route (bare)": ("/bench/trivial", 200, None),
+        "trivial product page": (f"/p/{product}/bench/trivial", 200, None),
+    }
+    figures = medians_ms(client, {**trivial, "feed poll, nothing new": (f"{feed}?after={cursor}", 204, HX)}, calls)
+    with app.app_context():
+        add_new_messages(product, 10)
+    # The same cursor again and again: each poll finds the same 10 new messages.
+    figures.update(medians_ms(client, {
+        **trivial,
+        "feed poll, 10 new": (f"{feed}?after={cursor}", 200, HX),
+        "feed first render (50)": (feed, 200, HX),
+        "conversation page": (f"/p/{product}/conversations/{conversation}", 200, None),
+    }, calls // 2))
+    return figures
+
+
+def query_plan(app) -> str:
+    product = SEED.products[0]
+    with app.app_context():
+        conn = db.session.connection()
+        if conn.dialect.name == "sqlite":
+            rows = conn.execute(text(
+                "EXPLAIN QUERY PLAN SELECT * FROM messages WHERE product_id = :p AND created_at >= :t "
+                "ORDER BY created_at DESC, id DESC LIMIT 60"), {"p": product.hex, "t": NOW}).all()
+            return "; ".join(str(r[-1]) for r in rows)
+        rows = conn.execute(text(
+            "EXPLAIN SELECT * FROM messages WHERE product_id = :p AND created_at >= :t "
+            "ORDER BY created_at DESC, id DESC LIMIT 60"), {"p": product, "t": NOW}).all()
+        return " / ".join(r[0].strip() for r in rows)
+
+
+SEED: Seed
+
+
+def run(kind: str, pg_url: str, sizes: list[int], calls: int) -> list[dict]:
+    global SEED
+    database = Database(kind, pg_url)
+    results = []
+    try:
+        app = make_app(database.url)
+        with app.app_context():
+            db.create_all()
+            SEED = Seed()
+            SEED.base()
+        for size in sizes:
+            with app.app_context():
+                seconds = SEED.messages(size)
+                if kind == "postgresql":
+                    db.session.execute(text("ANALYZE"))
+                    db.session.commit()
+            print(f"[{kind}] {size:,} messages seeded in {seconds:.1f} s", flush=True)
+            # Measured with no app context pushed, so each request gets its own, as in production.
+            figures = measure(app, calls)
+            results.append({"db": kind, "messages": size, "figures": figures, "plan": query_plan(app)})
+            _print(results[-1])
+        with app.app_context():
+            db.engine.dispose()
+    finally:
+        database.drop()
+    return results
+
+
+def _print(result: dict) -> None:
+    figures = result["figures"]
+    base, bare = figures["trivial product page"][0], figures["trivial route (bare)"][0]
+    print(f"  plan: {result['plan']}")
+    for name, (best, median) in figures.items():
+        print(f"  {name:28s} best {best:7.3f} ms  median {median:7.3f} ms   best x{best / base:5.2f} of the trivial "
+              f"product page, x{best / bare:5.2f} of the bare route")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--calls", type=int, default=300)
+    args = parser.parse_args()
+    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    started = time.perf_counter()
+    all_results = []
+    for kind in kinds:
+        all_results += run(kind, args.pg_url, [args.small, args.messages], args.calls)
+    print("\nSummary (best-of-N server-side ms; ratios of bests, which contention on a shared machine disturbs least)")
+    for kind in kinds:
+        small, large = [r for r in all_results if r["db"] == kind]
+        for name in ("feed poll, nothing new", "feed poll, 10 new", "feed first render (50)", "conversation page"):
+            s_best, l_best = small["figures"][name][0], large["figures"][name][0]
+            print(f"  {kind:10s} {name:24s} {small['messages']:>9,}: {s_best:7.3f}  {large['messages']:>9,}: {l_best:7.3f}"
+                  f"  large/small {l_best / s_best:4.2f}"
+                  f"  vs trivial product page {l_best / large['figures']['trivial product page'][0]:4.2f}"
+                  f"  vs bare route {l_best / large['figures']['trivial route (bare)'][0]:4.2f}")
+    print(f"total run time {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
