@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cryptography.fernet import Fernet  # noqa: E402
+from flask_login import login_required  # noqa: E402
 from sqlalchemy import create_engine, insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -81,19 +82,37 @@ def make_app(url: str):
     trivial.add_url_rule("/bench/trivial", "ok", lambda: "ok")
     app.register_blueprint(trivial)
     app.add_url_rule("/bench/trivial", "bench_bare", lambda: "ok")
+    app.add_url_rule("/bench/trivial-login", "bench_login", login_required(lambda: "ok"))
     return app
 
 
 # ---- seeding ------------------------------------------------------------------------------
 
 class Seed:
-    """Products, their numbers, contacts and conversations; then messages in bulk."""
+    """Products, their numbers, contacts and conversations; then messages in bulk.
+
+    Traffic is interleaved in TIME (every product's messages spread over the same
+    30 days); rows are only INSERTED product by product, with ascending ids, so
+    the indexes grow mostly in order and a million rows take tens of seconds,
+    not many minutes. Query plans do not depend on the insertion order.
+    """
 
     def __init__(self):
-        self.products = [uuid.uuid4() for _ in range(PRODUCTS)]
+        self.products = sorted(uuid.uuid4() for _ in range(PRODUCTS))
         self.numbers = {p: f"1{i:09d}" for i, p in enumerate(self.products)}
-        self.conversations: list[tuple[uuid.UUID, uuid.UUID, str, str]] = []  # (product, conversation, number, wa_id)
+        conversation_ids = iter(sorted(uuid.uuid4() for _ in range(PRODUCTS * CONVERSATIONS_PER_PRODUCT)))
+        # product -> [(conversation id, wa_id)]
+        self.conversations: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {
+            p: [(next(conversation_ids), f"5917{i * CONVERSATIONS_PER_PRODUCT + c:07d}") for c in range(CONVERSATIONS_PER_PRODUCT)]
+            for i, p in enumerate(self.products)
+        }
         self.seeded = 0
+        self._serial = 0
+
+    def next_id(self) -> uuid.UUID:
+        """Ascending UUIDs (a counter, then random bits): appended at the end of the primary key."""
+        self._serial += 1
+        return uuid.UUID(int=(self._serial << 64) | random.getrandbits(64))
 
     def base(self):
         user = User(email="bench@example.com")
@@ -106,43 +125,49 @@ class Seed:
                                            access_token="EAAG-bench") for i, p in enumerate(self.products))
         contacts, conversations = [], []
         for p in self.products:
-            for c in range(CONVERSATIONS_PER_PRODUCT):
-                contact_id, conversation_id, wa_id = uuid.uuid4(), uuid.uuid4(), f"5917{len(contacts):07d}"
+            for c, (conversation_id, wa_id) in enumerate(self.conversations[p]):
+                contact_id = uuid.uuid4()
                 contacts.append({"id": contact_id, "product_id": p, "wa_id": wa_id, "profile_name": f"Customer {c}",
                                  "created_at": NOW, "updated_at": NOW})
                 conversations.append({"id": conversation_id, "product_id": p, "phone_number_id": self.numbers[p],
                                       "contact_id": contact_id, "last_message_at": NOW, "last_inbound_at": NOW,
                                       "last_message_preview": "hello", "unread_count": 0, "created_at": NOW})
-                self.conversations.append((p, conversation_id, self.numbers[p], wa_id))
         db.session.execute(insert(Contact), contacts)
         db.session.execute(insert(Conversation), conversations)
         db.session.commit()
         # The measured conversation holds more than a page at every table size, so every run renders the same work.
-        product, conversation, number, wa_id = self.conversations[0]
+        product = self.products[0]
+        conversation, wa_id = self.conversations[product][0]
         _bulk_insert_messages([
-            {"id": uuid.uuid4(), "product_id": product, "conversation_id": conversation, "phone_number_id": number,
-             "contact_wa_id": wa_id, "wamid": f"wamid.C{i}", "direction": "in" if i % 3 else "out", "type": "text",
-             "text": f"Conversation line {i}", "created_at": NOW - SPAN + i * (SPAN / 60), "sent_at": NOW,
-             "forwarded": False, "status": None if i % 3 else "read"} for i in range(60)])
+            self.row(product, conversation, wa_id, NOW - SPAN + i * (SPAN / 60), f"C{i}", i) for i in range(60)])
+
+    def row(self, product, conversation, wa_id, at, wamid, i) -> dict:
+        return {"id": self.next_id(), "product_id": product, "conversation_id": conversation,
+                "phone_number_id": self.numbers[product], "contact_wa_id": wa_id, "wamid": f"wamid.{wamid}",
+                "direction": "in" if i % 3 else "out", "type": "text", "text": f"Seeded message {wamid}",
+                "created_at": at, "sent_at": at, "forwarded": False, "status": None if i % 3 else "read"}
 
     def messages(self, total: int) -> float:
-        """Grow the messages table to `total` rows; returns seconds spent."""
+        """Grow the messages table to `total` rows (spread evenly over the products); returns seconds spent."""
         started = time.perf_counter()
-        rng = random.Random(self.seeded)
-        batch = 50_000
-        while self.seeded < total:
-            n = min(batch, total - self.seeded)
-            rows = []
-            for i in range(n):
-                product, conversation, number, wa_id = self.conversations[rng.randrange(len(self.conversations))]
-                at = NOW - SPAN + timedelta(microseconds=rng.randrange(int(SPAN.total_seconds() * 1e6)))
-                rows.append({"id": uuid.uuid4(), "product_id": product, "conversation_id": conversation,
-                             "phone_number_id": number, "contact_wa_id": wa_id, "wamid": f"wamid.B{self.seeded + i}",
-                             "direction": "in" if i % 3 else "out", "type": "text",
-                             "text": f"Seeded message {self.seeded + i}", "created_at": at, "sent_at": at,
-                             "forwarded": False, "status": None if i % 3 else "read"})
+        rng = random.Random(total)
+        needed = total - self.seeded
+        span_us = int(SPAN.total_seconds() * 1e6)
+        rows: list[dict] = []
+        for index, product in enumerate(self.products):
+            count = needed // PRODUCTS + (1 if index < needed % PRODUCTS else 0)
+            conversations = self.conversations[product]
+            for i, offset in enumerate(sorted(rng.randrange(span_us) for _ in range(count))):
+                conversation, wa_id = conversations[rng.randrange(len(conversations))]
+                rows.append(self.row(product, conversation, wa_id, NOW - SPAN + timedelta(microseconds=offset),
+                                     f"B{self.seeded + len(rows)}", i))
+            if len(rows) >= 50_000:
+                _bulk_insert_messages(rows)
+                self.seeded += len(rows)
+                rows = []
+        if rows:
             _bulk_insert_messages(rows)
-            self.seeded += n
+            self.seeded += len(rows)
         return time.perf_counter() - started
 
 
@@ -167,6 +192,7 @@ def _bulk_insert_messages(rows: list[dict]) -> None:
         # microseconds): several times faster than going through the Core type processors.
         raw = db.engine.raw_connection()
         try:
+            raw.execute("PRAGMA cache_size=-262144")  # 256 MB while seeding: index pages stay in memory
             raw.cursor().executemany(
                 f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)}) VALUES ({', '.join('?' * len(MESSAGE_COLUMNS))})",
                 [[_sqlite_value(row[c]) for c in MESSAGE_COLUMNS] for row in rows],
@@ -186,11 +212,12 @@ def _sqlite_value(value):
 
 def add_new_messages(product_id, count: int) -> None:
     """What arrives between two polls: `count` messages stamped now for the measured product."""
-    product, conversation, number, wa_id = next(c for c in SEED.conversations if c[0] == product_id)
+    conversation, wa_id = SEED.conversations[product_id][0]
     now = datetime.utcnow()
     with db.engine.begin() as conn:
         conn.execute(insert(Message.__table__), [
-            {"id": uuid.uuid4(), "product_id": product, "conversation_id": conversation, "phone_number_id": number,
+            {"id": uuid.uuid4(), "product_id": product_id, "conversation_id": conversation,
+             "phone_number_id": SEED.numbers[product_id],
              "contact_wa_id": wa_id, "wamid": f"wamid.N{uuid.uuid4().hex}", "direction": "in", "type": "text",
              "text": f"New {i}", "created_at": now + timedelta(microseconds=i), "sent_at": now, "forwarded": False}
             for i in range(count)])
@@ -198,18 +225,43 @@ def add_new_messages(product_id, count: int) -> None:
 
 # ---- measuring ----------------------------------------------------------------------------
 
-def medians_ms(client, routes: dict[str, tuple], calls: int) -> dict[str, float]:
-    """Best (min) and median ms per route, measured in interleaved rounds so drift hits every route alike."""
-    samples: dict[str, list[float]] = {name: [] for name in routes}
-    for round_ in range(calls + max(10, calls // 10)):
+def medians_ms(client, routes: dict[str, tuple], calls: int) -> dict[str, tuple[float, float, float]]:
+    """Per route: best wall ms, median wall ms, median CPU ms of this process (the request's own work:
+    wall time on a shared machine also counts waiting for a CPU). Interleaved rounds, so drift hits
+    every route alike."""
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in routes}
+    warmup = max(10, calls // 10)
+    for round_ in range(calls + warmup):
         for name, (url, expect, headers) in routes.items():
-            started = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.process_time()
             response = client.get(url, headers=headers)
-            elapsed = time.perf_counter() - started
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             assert response.status_code == expect, (url, response.status_code)
-            if round_ >= max(10, calls // 10):  # the first rounds only warm up
-                samples[name].append(elapsed)
-    return {name: (min(values) * 1000, statistics.median(values) * 1000) for name, values in samples.items()}
+            if round_ >= warmup:
+                samples[name].append((wall, cpu))
+    return {
+        name: (min(w for w, _ in values) * 1000, statistics.median(w for w, _ in values) * 1000,
+               statistics.median(c for _, c in values) * 1000)
+        for name, values in samples.items()
+    }
+
+
+def poll_query_ms(app, calls: int = 200) -> float:
+    """The poll's query alone, in the database (best of N): what the index makes independent of table size."""
+    product = SEED.products[0]
+    floor = datetime.utcnow() - timedelta(seconds=5)
+    with app.app_context():
+        conn = db.session.connection()
+        params = {"p": product.hex if conn.dialect.name == "sqlite" else product, "t": floor}
+        sql = text("SELECT * FROM messages WHERE product_id = :p AND created_at >= :t "
+                   "ORDER BY created_at DESC, id DESC LIMIT 60")
+        best = float("inf")
+        for _ in range(calls):
+            started = time.perf_counter()
+            conn.execute(sql, params).all()
+            best = min(best, time.perf_counter() - started)
+        db.session.rollback()
+    return best * 1000
 
 
 def measure(app, calls: int) -> dict[str, float]:
@@ -220,9 +272,10 @@ def measure(app, calls: int) -> dict[str, float]:
     feed = f"/p/{product}/feed"
     page = client.get(feed, headers=HX).get_data(as_text=True)
     cursor = page.split("after=", 1)[1].split('"', 1)[0].split("&", 1)[0]
-    conversation = SEED.conversations[0][1]
+    conversation = SEED.conversations[product][0][0]
     trivial = {
         "trivial route (bare)": ("/bench/trivial", 200, None),
+        "trivial logged-in route": ("/bench/trivial-login", 200, None),
         "trivial product page": (f"/p/{product}/bench/trivial", 200, None),
     }
     figures = medians_ms(client, {**trivial, "feed poll, nothing new": (f"{feed}?after={cursor}", 204, HX)}, calls)
@@ -275,7 +328,8 @@ def run(kind: str, pg_url: str, sizes: list[int], calls: int) -> list[dict]:
             print(f"[{kind}] {size:,} messages seeded in {seconds:.1f} s", flush=True)
             # Measured with no app context pushed, so each request gets its own, as in production.
             figures = measure(app, calls)
-            results.append({"db": kind, "messages": size, "figures": figures, "plan": query_plan(app)})
+            results.append({"db": kind, "messages": size, "figures": figures, "plan": query_plan(app),
+                            "query_ms": poll_query_ms(app)})
             _print(results[-1])
         with app.app_context():
             db.engine.dispose()
@@ -286,11 +340,13 @@ def run(kind: str, pg_url: str, sizes: list[int], calls: int) -> list[dict]:
 
 def _print(result: dict) -> None:
     figures = result["figures"]
-    base, bare = figures["trivial product page"][0], figures["trivial route (bare)"][0]
+    base = figures["trivial product page"][2]
     print(f"  plan: {result['plan']}")
-    for name, (best, median) in figures.items():
-        print(f"  {name:28s} best {best:7.3f} ms  median {median:7.3f} ms   best x{best / base:5.2f} of the trivial "
-              f"product page, x{best / bare:5.2f} of the bare route")
+    print(f"  poll query alone, in the database: best {result['query_ms']:.3f} ms")
+    for name, (best, median, cpu) in figures.items():
+        print(f"  {name:28s} wall best {best:7.3f} median {median:7.3f} ms | CPU median {cpu:7.3f} ms"
+              f"  x{cpu / base:5.2f} of the trivial product page, x{cpu / figures['trivial route (bare)'][2]:5.2f} bare,"
+              f" x{cpu / figures['trivial logged-in route'][2]:5.2f} logged-in")
 
 
 def main():
@@ -306,15 +362,17 @@ def main():
     all_results = []
     for kind in kinds:
         all_results += run(kind, args.pg_url, [args.small, args.messages], args.calls)
-    print("\nSummary (best-of-N server-side ms; ratios of bests, which contention on a shared machine disturbs least)")
+    print("\nSummary (median CPU ms of the request; ratios of those)")
     for kind in kinds:
         small, large = [r for r in all_results if r["db"] == kind]
         for name in ("feed poll, nothing new", "feed poll, 10 new", "feed first render (50)", "conversation page"):
-            s_best, l_best = small["figures"][name][0], large["figures"][name][0]
-            print(f"  {kind:10s} {name:24s} {small['messages']:>9,}: {s_best:7.3f}  {large['messages']:>9,}: {l_best:7.3f}"
-                  f"  large/small {l_best / s_best:4.2f}"
-                  f"  vs trivial product page {l_best / large['figures']['trivial product page'][0]:4.2f}"
-                  f"  vs bare route {l_best / large['figures']['trivial route (bare)'][0]:4.2f}")
+            s_cpu, l_cpu = small["figures"][name][2], large["figures"][name][2]
+            lf = large["figures"]
+            print(f"  {kind:10s} {name:24s} {small['messages']:>9,}: {s_cpu:7.3f}  {large['messages']:>9,}: {l_cpu:7.3f}"
+                  f"  large/small {l_cpu / s_cpu:4.2f}  vs trivial: product page {l_cpu / lf['trivial product page'][2]:4.2f}"
+                  f"  logged-in {l_cpu / lf['trivial logged-in route'][2]:4.2f}  bare {l_cpu / lf['trivial route (bare)'][2]:4.2f}")
+        print(f"  {kind:10s} poll query alone (best)  {small['messages']:>9,}: {small['query_ms']:7.3f}"
+              f"  {large['messages']:>9,}: {large['query_ms']:7.3f}  large/small {large['query_ms'] / small['query_ms']:4.2f}")
     print(f"total run time {time.perf_counter() - started:.0f} s")
 
 
