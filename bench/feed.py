@@ -362,15 +362,17 @@ def main():
     all_results = []
     for kind in kinds:
         all_results += run(kind, args.pg_url, [args.small, args.messages], args.calls)
-    print("\nSummary (median CPU ms of the request; ratios of those)")
+    print("\nSummary (median CPU ms of the request; 'norm' = relative to the trivial product page of the same run)")
     for kind in kinds:
         small, large = [r for r in all_results if r["db"] == kind]
+        sf, lf = small["figures"], large["figures"]
         for name in ("feed poll, nothing new", "feed poll, 10 new", "feed first render (50)", "conversation page"):
-            s_cpu, l_cpu = small["figures"][name][2], large["figures"][name][2]
-            lf = large["figures"]
-            print(f"  {kind:10s} {name:24s} {small['messages']:>9,}: {s_cpu:7.3f}  {large['messages']:>9,}: {l_cpu:7.3f}"
-                  f"  large/small {l_cpu / s_cpu:4.2f}  vs trivial: product page {l_cpu / lf['trivial product page'][2]:4.2f}"
-                  f"  logged-in {l_cpu / lf['trivial logged-in route'][2]:4.2f}  bare {l_cpu / lf['trivial route (bare)'][2]:4.2f}")
+            s_norm = sf[name][2] / sf["trivial product page"][2]
+            l_norm = lf[name][2] / lf["trivial product page"][2]
+            print(f"  {kind:10s} {name:24s} {small['messages']:>9,}: {sf[name][2]:7.3f} (norm {s_norm:4.2f})"
+                  f"  {large['messages']:>9,}: {lf[name][2]:7.3f} (norm {l_norm:4.2f})  large/small of norms {l_norm / s_norm:4.2f}"
+                  f"  | at {large['messages']:,} vs logged-in route {lf[name][2] / lf['trivial logged-in route'][2]:4.2f}"
+                  f", vs bare route {lf[name][2] / lf['trivial route (bare)'][2]:4.2f}")
         print(f"  {kind:10s} poll query alone (best)  {small['messages']:>9,}: {small['query_ms']:7.3f}"
               f"  {large['messages']:>9,}: {large['query_ms']:7.3f}  large/small {large['query_ms'] / small['query_ms']:4.2f}")
     print(f"total run time {time.perf_counter() - started:.0f} s")

@@ -136,7 +136,8 @@ def retry_message(conversation_id, message_id):
         account = sending.sending_account(conv)
     except sending.SendRefused as refused:
         return _refused(conv, refused, None, "")
-    sending.mark_pending_again(message)
+    if not sending.claim_for_retry(message):
+        return render_error(409, "Already retried", "This message is already being sent again.")
     return _sent(conv, sending.deliver(message, account), replace=True)
 
 
