@@ -251,3 +251,23 @@ def test_statuses_that_arrived_before_the_wamid_are_applied_after_the_send(clien
     auth.as_member(tenant.product)
     post(client, auth, tenant)
     assert calls == [(tenant.product.id, "wamid.EARLY")]
+
+
+def test_a_failed_message_is_claimed_for_retry_once(app, inbox, two_products):
+    from portal.inbox.sending import claim_for_retry
+    from portal.tenancy import enter_product, leave_product
+
+    tenant = two_products[0]
+    message = inbox.message(tenant.conversation, text="rate limited", direction="out", status="failed",
+                            error_code=130429, wamid=None, status_at=utcnow())
+    stale_copy = (message.status, message.status_at)
+    enter_product(tenant.product.id)
+    try:
+        assert claim_for_retry(message) is True
+        assert message.status == "pending"
+        # A second click that still saw the failed message claims nothing.
+        message.status, message.status_at = stale_copy
+        db.session.expunge(message)
+        assert claim_for_retry(message) is False
+    finally:
+        leave_product()
