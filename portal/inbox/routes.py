@@ -220,12 +220,13 @@ def _refused(conv: Conversation, refused: sending.SendRefused, reply_to, body: s
     status = 422 if refused.kind == "invalid" else 409
     blocked = None if refused.kind == "invalid" else refused.words
     error = refused.words if refused.kind == "invalid" else None
-    if not is_fragment_request():
-        flash(refused.words, "error")
-        return redirect(url_for(".conversation", conversation_id=conv.id), 303)
+    body = body if blocked is None else ""
+    if not is_fragment_request():  # a plain form post: the whole page, with the reply box saying why
+        context = _thread_context(conv, queries.latest(conversation_id=conv.id, page=queries.THREAD_PAGE))
+        context.update(blocked=blocked or context["blocked"], error=error, reply_to=reply_to, body=body)
+        return render_template("inbox/conversation.html", **context), status
     html = render_template("inbox/_reply_box.html", conversation=conv, blocked=blocked, error=error,
-                           reply_to=reply_to, body=body if blocked is None else "",
-                           reconnect_banner=refused.kind == "reconnect")
+                           reply_to=reply_to, body=body, reconnect_banner=refused.kind == "reconnect")
     return htmx_response(html, status, retarget="#reply-box", reswap="outerHTML")
 
 

@@ -271,3 +271,13 @@ def test_a_failed_message_is_claimed_for_retry_once(app, inbox, two_products):
         assert claim_for_retry(message) is False
     finally:
         leave_product()
+
+
+def test_plain_form_post_with_bad_input_is_a_422_page_keeping_the_text(client, auth, two_products):
+    tenant = two_products[0]
+    auth.as_member(tenant.product)
+    response = client.post(send_url(tenant), data={"body": "x" * 4097, "csrf_token": auth.csrf_token()})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "<html" in html and "at most 4096" in html
+    assert "x" * 4097 in html  # what was typed is not lost
+    assert outbound(tenant.product) == []
