@@ -18,7 +18,6 @@ PostgreSQL: a database of its own is created on --pg-url and dropped at the end.
 from __future__ import annotations
 
 import argparse
-import io
 import random
 import statistics
 import sys
