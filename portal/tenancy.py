@@ -146,5 +146,8 @@ def _stamp_product(session, flush_context, instances):
 
 def init_app(app):
     @app.teardown_request
-    def _leave_scope(exc):
-        leave_product()
+    def _forget_request_globals(exc):
+        # g holds the request's product scope, its user and its CSRF token; none of it may
+        # outlive the request, even where several requests share one app context (tests, CLI).
+        for name in list(vars(g)):
+            g.pop(name, None)
