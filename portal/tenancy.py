@@ -20,7 +20,7 @@ from functools import wraps
 from flask import Blueprint, abort, g, has_app_context, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import event, select
-from sqlalchemy.orm import Session, with_loader_criteria
+from sqlalchemy.orm import Session, joinedload, with_loader_criteria
 
 from .extensions import db
 from .models import Membership, Product
@@ -69,6 +69,7 @@ def _enter_product_scope():
         return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
     membership = db.session.execute(
         select(Membership)
+        .options(joinedload(Membership.product))  # one query for both, on every product page
         .where(Membership.product_id == g.requested_product_id, Membership.user_id == current_user.id)
         .execution_options(all_products=True)
     ).scalar_one_or_none()

@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import update
+
 from .. import audit
 from ..extensions import db
 from ..meta.graph import RATE_LIMIT_CODES, TOKEN_INVALID_CODES, WINDOW_CLOSED_CODE, Graph, GraphError
@@ -21,7 +23,9 @@ from . import queries
 log = logging.getLogger(__name__)
 
 MAX_BODY = 4096
-STALE_PENDING = timedelta(minutes=2)  # longer than any Graph timeout: the send died half-way
+# Longer than any Graph timeout: the process died between storing and sending. (Or, rarely, after Meta
+# accepted it but before the wamid was stored: a retry may then send it twice; a stuck reply is worse.)
+STALE_PENDING = timedelta(minutes=2)
 
 WINDOW_CLOSED_WORDS = (
     "The 24-hour window is closed: the customer last wrote more than 24 hours ago, so WhatsApp "
@@ -121,11 +125,19 @@ def retryable(message: Message) -> bool:
     return message.status == "pending" and message.status_at is not None and utcnow() - message.status_at > STALE_PENDING
 
 
-def mark_pending_again(message: Message) -> None:
-    message.status = "pending"
-    message.status_at = utcnow()
-    message.error_code = message.error_title = None
-    db.session.commit()
+def claim_for_retry(message: Message) -> bool:
+    """Put a retryable message back to pending, unless another click or agent already did. Commits.
+
+    A conditional UPDATE, so two retries at once cannot both send it."""
+    claimed = db.session.execute(
+        update(Message)
+        .where(Message.id == message.id, Message.wamid.is_(None), Message.status == message.status,
+               Message.status_at == message.status_at)
+        .values(status="pending", status_at=utcnow(), error_code=None, error_title=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    db.session.commit()  # also expires `message`, which reloads as it now stands
+    return claimed
 
 
 def apply_statuses_that_arrived_first(message: Message) -> None:
