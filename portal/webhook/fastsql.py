@@ -11,6 +11,8 @@ Every statement names product_id itself: no product is in scope here.
 """
 from __future__ import annotations
 
+from operator import itemgetter
+
 from sqlalchemy import Table
 
 # SQLite allows 32,766 parameters per statement, PostgreSQL 65,535.
@@ -19,10 +21,31 @@ MAX_PARAMETERS = 30_000
 
 class _Prepared:
     def __init__(self, statement: "FastStatement", dialect):
-        self.binds = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in statement.columns]
-        self.results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.returning]
+        binds = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in statement.columns]
+        results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.returning]
+        # Only the columns that need converting are touched per row; the rest pass as they are.
+        self.binds = [(index, _memoized(proc)) for index, proc in enumerate(binds) if proc]
+        self.results = [(index, _memoized(proc)) for index, proc in enumerate(results) if proc]
         self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
         self.sql: dict[int, str] = {}
+
+
+def _memoized(process):
+    """Conversions of repeated values (a product id, the batch's timestamp) are done once."""
+    cache = {}
+
+    def convert(value):
+        try:
+            return cache[value]
+        except KeyError:
+            if len(cache) > 10_000:
+                cache.clear()
+            result = cache[value] = process(value)
+            return result
+        except TypeError:  # unhashable (a JSON document)
+            return process(value)
+
+    return convert
 
 
 class FastStatement:
@@ -32,6 +55,7 @@ class FastStatement:
         self.table = table
         self.names = columns
         self.keys = keys or columns  # the row dict's key of each parameter (typed like its column)
+        self._get = itemgetter(*self.keys) if len(self.keys) > 1 else (lambda row, key=self.keys[0] if self.keys else None: (row[key],))
         self.columns = [table.c[name] for name in columns]
         self.returning = [table.c[name] for name in returning]
         self._prepared: dict[str, _Prepared] = {}
@@ -43,11 +67,22 @@ class FastStatement:
         return prepared
 
     def params(self, prepared: _Prepared, row: dict) -> list:
-        return [bind(row[key]) if bind else row[key] for key, bind in zip(self.keys, prepared.binds)]
+        values = list(self._get(row))
+        for index, bind in prepared.binds:
+            if values[index] is not None:
+                values[index] = bind(values[index])
+        return values
 
     def convert(self, prepared: _Prepared, rows) -> list[tuple]:
-        results = prepared.results
-        return [tuple(proc(value) if proc else value for value, proc in zip(row, results)) for row in rows]
+        if not prepared.results:
+            return [tuple(row) for row in rows]
+        converted = []
+        for row in rows:
+            values = list(row)
+            for index, process in prepared.results:
+                values[index] = process(values[index])
+            converted.append(tuple(values))
+        return converted
 
 
 class FastInsert(FastStatement):
@@ -123,3 +158,30 @@ class FastLookup(FastStatement):
             )
         result = conn.exec_driver_sql(sql, tuple(first_values) + tuple(second_values))
         return self.convert(prepared, result.fetchall())
+
+
+class FastBulkUpdate(FastStatement):
+    """WITH v(<keys>) AS (VALUES ...) UPDATE <table> SET <assignments> FROM v WHERE <table>.id = v.id:
+    one statement for a whole batch (SQLite >= 3.33 and PostgreSQL read it the same way).
+    `parameters` gives each VALUES column's (name, column whose type converts it); "id" must be one."""
+
+    def __init__(self, table: Table, parameters: list[tuple[str, str]], assignments: str):
+        super().__init__(table, [column for _, column in parameters], keys=[key for key, _ in parameters])
+        self.assignments = assignments
+        self.chunk = max(1, MAX_PARAMETERS // len(parameters))
+
+    def run(self, conn, rows: list[dict]) -> None:
+        prepared = self.prepared(conn.dialect)
+        for start in range(0, len(rows), self.chunk):
+            chunk = rows[start:start + self.chunk]
+            sql = prepared.sql.get(len(chunk))
+            if sql is None:
+                one = "(" + ", ".join([prepared.mark] * len(self.keys)) + ")"
+                sql = prepared.sql[len(chunk)] = (
+                    f"WITH v ({', '.join(self.keys)}) AS (VALUES {', '.join([one] * len(chunk))}) "
+                    f"UPDATE {self.table.name} SET {self.assignments} FROM v WHERE {self.table.name}.id = v.id"
+                )
+            params = []
+            for row in chunk:
+                params.extend(self.params(prepared, row))
+            conn.exec_driver_sql(sql, tuple(params))

@@ -31,7 +31,7 @@ from ..meta.payloads import Change
 from ..models import INBOUND, STATUS_RANK, AccountEvent, Contact, Conversation, Message, UnroutedChange, WhatsAppAccount
 from ..models.base import utcnow
 from . import account_events, statuses
-from .fastsql import FastInsert, FastLookup, FastUpdate
+from .fastsql import FastBulkUpdate, FastInsert, FastLookup
 from .upsert import insert_ignoring_conflicts
 
 accounts = WhatsAppAccount.__table__
@@ -62,16 +62,16 @@ MESSAGE_COLUMNS = [
 ]
 INSERT_MESSAGES = FastInsert(messages, MESSAGE_COLUMNS, "(product_id, wamid) DO NOTHING", returning=["product_id", "wamid"])
 # Every SET expression reads the row's old values, so the CASEs compare against the old time.
-BUMP_CONVERSATION = FastUpdate(
+BUMP_CONVERSATIONS = FastBulkUpdate(
     conversations,
-    "UPDATE conversations SET unread_count = unread_count + {mark}, "
-    "last_message_preview = CASE WHEN last_message_at IS NULL OR last_message_at <= {mark} THEN {mark} ELSE last_message_preview END, "
-    "last_message_at = CASE WHEN last_message_at IS NULL OR last_message_at <= {mark} THEN {mark} ELSE last_message_at END, "
-    "last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < {mark} THEN {mark} ELSE last_inbound_at END "
-    "WHERE id = {mark}",
-    [("count", "unread_count"), ("at", "last_message_at"), ("preview", "last_message_preview"),
-     ("at", "last_message_at"), ("at", "last_message_at"), ("at", "last_inbound_at"), ("at", "last_inbound_at"),
-     ("id", "id")],
+    [("id", "id"), ("n", "unread_count"), ("at", "last_message_at"), ("preview", "last_message_preview")],
+    "unread_count = conversations.unread_count + v.n, "
+    "last_message_preview = CASE WHEN conversations.last_message_at IS NULL OR conversations.last_message_at <= v.at "
+    "THEN v.preview ELSE conversations.last_message_preview END, "
+    "last_message_at = CASE WHEN conversations.last_message_at IS NULL OR conversations.last_message_at <= v.at "
+    "THEN v.at ELSE conversations.last_message_at END, "
+    "last_inbound_at = CASE WHEN conversations.last_inbound_at IS NULL OR conversations.last_inbound_at < v.at "
+    "THEN v.at ELSE conversations.last_inbound_at END",
 )
 
 
@@ -218,7 +218,7 @@ class _Batch:
         contact_ids = self._upsert_contacts(conn)
         conversation_ids = self._upsert_conversations(conn, contact_ids)
         rows = []
-        for (product_id, _), row in sorted(self.messages.items(), key=lambda item: (str(item[0][0]), item[0][1])):
+        for (product_id, _), row in sorted(self.messages.items(), key=lambda item: item[0]):
             wa_id = row["contact_wa_id"]
             row["conversation_id"] = conversation_ids.get((product_id, row["phone_number_id"], wa_id))
             rows.append(row)
@@ -240,7 +240,7 @@ class _Batch:
         now = utcnow()
         rows = [
             {"id": uuid.uuid4(), "product_id": pid, "wa_id": wa_id, "profile_name": name, "created_at": now, "updated_at": now}
-            for (pid, wa_id), name in sorted(self.contact_names.items(), key=lambda item: (str(item[0][0]), item[0][1]))
+            for (pid, wa_id), name in sorted(self.contact_names.items(), key=lambda item: item[0])
         ]
         returned = UPSERT_CONTACTS.run(conn, rows)
         return {(product_id, wa_id): contact_id for contact_id, product_id, wa_id in returned}
@@ -254,7 +254,7 @@ class _Batch:
             return {}
         now = utcnow()
         wanted = {}
-        for product_id, number, wa_id in sorted(keys, key=lambda k: (str(k[0]), k[1], k[2])):
+        for product_id, number, wa_id in sorted(keys):
             wanted[(product_id, number, contact_ids[(product_id, wa_id)])] = wa_id
         rows = [
             {"id": uuid.uuid4(), "product_id": pid, "phone_number_id": number, "contact_id": cid,
@@ -288,9 +288,8 @@ def _bump_conversations(conn, new_messages: list[dict]) -> None:
     now = utcnow()
     for row in new_messages:
         at = row["sent_at"] or now
-        entry = per_conversation.setdefault(row["conversation_id"], {"count": 0, "at": at, "preview": payloads.preview(row)})
-        entry["count"] += 1
+        entry = per_conversation.setdefault(row["conversation_id"], {"n": 0, "at": at, "preview": payloads.preview(row)})
+        entry["n"] += 1
         if at >= entry["at"]:
             entry.update(at=at, preview=payloads.preview(row))
-    params = [{"id": cid, **values} for cid, values in sorted(per_conversation.items(), key=lambda item: str(item[0]))]
-    BUMP_CONVERSATION.run(conn, params)
+    BUMP_CONVERSATIONS.run(conn, [{"id": cid, **values} for cid, values in sorted(per_conversation.items())])
