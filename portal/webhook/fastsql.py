@@ -185,3 +185,30 @@ class FastBulkUpdate(FastStatement):
             for row in chunk:
                 params.extend(self.params(prepared, row))
             conn.exec_driver_sql(sql, tuple(params))
+
+
+class FastSelect(FastStatement):
+    """SELECT <returning> WHERE product_id = ? AND <column> IN (...), for one product's batch."""
+
+    def __init__(self, table: Table, returning: list[str], column: str):
+        super().__init__(table, ["product_id"] + [column], returning)
+        self.column = column
+
+    def run(self, conn, product_id, values: list) -> list[tuple]:
+        prepared = self.prepared(conn.dialect)
+        rows = []
+        step = MAX_PARAMETERS - 1
+        for start in range(0, len(values), step):
+            chunk = values[start:start + step]
+            sql = prepared.sql.get(len(chunk))
+            if sql is None:
+                sql = prepared.sql[len(chunk)] = (
+                    f"SELECT {', '.join(column.name for column in self.returning)} FROM {self.table.name} "
+                    f"WHERE product_id = {prepared.mark} AND {self.column} IN ({', '.join([prepared.mark] * len(chunk))})"
+                )
+            bind = dict(prepared.binds)
+            convert_product, convert_value = bind.get(0), bind.get(1)
+            params = [convert_product(product_id) if convert_product else product_id]
+            params += [convert_value(v) for v in chunk] if convert_value else chunk
+            rows.extend(self.convert(prepared, conn.exec_driver_sql(sql, tuple(params)).fetchall()))
+        return rows

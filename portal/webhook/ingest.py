@@ -31,7 +31,7 @@ from ..meta.payloads import Change
 from ..models import INBOUND, STATUS_RANK, AccountEvent, Contact, Conversation, Message, UnroutedChange, WhatsAppAccount
 from ..models.base import utcnow
 from . import account_events, statuses
-from .fastsql import FastBulkUpdate, FastInsert, FastLookup
+from .fastsql import FastBulkUpdate, FastInsert, FastLookup, FastSelect
 from .upsert import insert_ignoring_conflicts
 
 accounts = WhatsAppAccount.__table__
@@ -42,18 +42,23 @@ events = AccountEvent.__table__
 unrouted = UnroutedChange.__table__
 
 LOOKUP_ACCOUNTS = FastLookup(accounts, ["product_id", "phone_number_id", "business_account_id"], "phone_number_id", "business_account_id")
-# A name Meta did not send this time does not erase the one we know.
-UPSERT_CONTACTS = FastInsert(
+# Contacts and conversations are read first and only the missing ones inserted: most
+# messages come from people already known, and a row write costs far more than a read.
+# The insert still tolerates the conflict (two workers may both find a contact missing);
+# what the insert did not return is read again.
+FIND_CONTACTS = FastSelect(contacts, ["id", "wa_id", "profile_name"], "wa_id")
+INSERT_CONTACTS = FastInsert(
     contacts, ["id", "product_id", "wa_id", "profile_name", "created_at", "updated_at"],
-    "(product_id, wa_id) DO UPDATE SET profile_name = COALESCE(excluded.profile_name, contacts.profile_name), "
-    "updated_at = excluded.updated_at",
-    returning=["id", "product_id", "wa_id"],
+    "(product_id, wa_id) DO NOTHING", returning=["id", "wa_id"],
 )
-# DO UPDATE (a no-op assignment) rather than DO NOTHING, so existing rows come back with their id.
-UPSERT_CONVERSATIONS = FastInsert(
+RENAME_CONTACTS = FastBulkUpdate(
+    contacts, [("id", "id"), ("profile_name", "profile_name"), ("updated_at", "updated_at")],
+    "profile_name = v.profile_name, updated_at = v.updated_at",
+)
+FIND_CONVERSATIONS = FastSelect(conversations, ["id", "phone_number_id", "contact_id"], "contact_id")
+INSERT_CONVERSATIONS = FastInsert(
     conversations, ["id", "product_id", "phone_number_id", "contact_id", "unread_count", "created_at"],
-    "(product_id, phone_number_id, contact_id) DO UPDATE SET phone_number_id = excluded.phone_number_id",
-    returning=["id", "product_id", "phone_number_id", "contact_id"],
+    "(product_id, phone_number_id, contact_id) DO NOTHING", returning=["id", "phone_number_id", "contact_id"],
 )
 MESSAGE_COLUMNS = [
     "id", "product_id", "conversation_id", "phone_number_id", "contact_wa_id", "wamid", "direction", "type",
@@ -235,34 +240,59 @@ class _Batch:
             _bump_conversations(conn, [r for r in new_rows if r["type"] != "reaction" and r["conversation_id"]])
 
     def _upsert_contacts(self, conn) -> dict[tuple, uuid.UUID]:
-        if not self.contact_names:
-            return {}
+        """(product_id, wa_id) -> contact id, creating the missing contacts and renaming changed ones."""
+        per_product: dict[uuid.UUID, dict[str, str | None]] = defaultdict(dict)
+        for (product_id, wa_id), name in self.contact_names.items():
+            per_product[product_id][wa_id] = name
+        ids: dict[tuple, uuid.UUID] = {}
         now = utcnow()
-        rows = [
-            {"id": uuid.uuid4(), "product_id": pid, "wa_id": wa_id, "profile_name": name, "created_at": now, "updated_at": now}
-            for (pid, wa_id), name in sorted(self.contact_names.items(), key=lambda item: item[0])
-        ]
-        returned = UPSERT_CONTACTS.run(conn, rows)
-        return {(product_id, wa_id): contact_id for contact_id, product_id, wa_id in returned}
+        for product_id, names in sorted(per_product.items()):
+            wanted = sorted(names)
+            known = {wa_id: (cid, stored) for cid, wa_id, stored in FIND_CONTACTS.run(conn, product_id, wanted)}
+            missing = [wa_id for wa_id in wanted if wa_id not in known]
+            if missing:
+                rows = [{"id": uuid.uuid4(), "product_id": product_id, "wa_id": wa_id, "profile_name": names[wa_id],
+                         "created_at": now, "updated_at": now} for wa_id in missing]
+                created = dict((wa_id, cid) for cid, wa_id in INSERT_CONTACTS.run(conn, rows))
+                raced = [wa_id for wa_id in missing if wa_id not in created]
+                if raced:  # another worker created them meanwhile
+                    known.update({w: (cid, stored) for cid, w, stored in FIND_CONTACTS.run(conn, product_id, raced)})
+                known.update({wa_id: (cid, names[wa_id]) for wa_id, cid in created.items()})
+            # A name Meta did not send this time does not erase the one we know.
+            renamed = [{"id": known[w][0], "profile_name": names[w], "updated_at": now}
+                       for w in wanted if names[w] and names[w] != known[w][1]]
+            if renamed:
+                RENAME_CONTACTS.run(conn, renamed)
+            ids.update({(product_id, wa_id): known[wa_id][0] for wa_id in wanted})
+        return ids
 
     def _upsert_conversations(self, conn, contact_ids: dict) -> dict[tuple, uuid.UUID]:
-        keys = {
-            (row["product_id"], row["phone_number_id"], row["contact_wa_id"])
-            for row in self.messages.values() if row["contact_wa_id"]
-        }
-        if not keys:
-            return {}
+        """(product_id, phone_number_id, wa_id) -> conversation id, creating the missing ones."""
+        per_product: dict[uuid.UUID, set] = defaultdict(set)
+        for row in self.messages.values():
+            if row["contact_wa_id"]:
+                per_product[row["product_id"]].add((row["phone_number_id"], row["contact_wa_id"]))
+        ids: dict[tuple, uuid.UUID] = {}
         now = utcnow()
-        wanted = {}
-        for product_id, number, wa_id in sorted(keys):
-            wanted[(product_id, number, contact_ids[(product_id, wa_id)])] = wa_id
-        rows = [
-            {"id": uuid.uuid4(), "product_id": pid, "phone_number_id": number, "contact_id": cid,
-             "unread_count": 0, "created_at": now}
-            for (pid, number, cid) in wanted
-        ]
-        returned = UPSERT_CONVERSATIONS.run(conn, rows)
-        return {(pid, number, wanted[(pid, number, cid)]): conversation_id for conversation_id, pid, number, cid in returned}
+        for product_id, keys in sorted(per_product.items()):
+            by_contact = {(number, contact_ids[(product_id, wa_id)]): wa_id for number, wa_id in keys}
+            contact_list = sorted({cid for _, cid in by_contact})
+
+            def find(contact_list):
+                return {(number, cid): conversation_id
+                        for conversation_id, number, cid in FIND_CONVERSATIONS.run(conn, product_id, contact_list)}
+
+            known = find(contact_list)
+            missing = sorted(key for key in by_contact if key not in known)
+            if missing:
+                rows = [{"id": uuid.uuid4(), "product_id": product_id, "phone_number_id": number, "contact_id": cid,
+                         "unread_count": 0, "created_at": now} for number, cid in missing]
+                created = {(number, cid): conversation_id for conversation_id, number, cid in INSERT_CONVERSATIONS.run(conn, rows)}
+                if len(created) < len(missing):  # another worker created some meanwhile
+                    known.update(find(sorted({cid for key, cid in missing if (key, cid) not in created})))
+                known.update(created)
+            ids.update({(product_id, number, wa_id): known[(number, cid)] for (number, cid), wa_id in by_contact.items()})
+        return ids
 
 
 def _apply_reactions(conn, reactions: list[dict]) -> None:
