@@ -11,12 +11,14 @@ from . import callbacks, routes  # noqa: E402,F401  (register the views on bp)
 
 def init_app(app):
     """Registers the blueprint (CSRF-exempt), the `webhooks` CLI and the replay-on-link receiver."""
-    from ..extensions import csrf
+    from ..extensions import csrf, limiter
     from ..signals import numbers_linked
     from .cli import webhooks_cli
     from .replay import replay_linked_numbers
 
     csrf.exempt(bp)
+    # Meta's deliveries are signed and must never be throttled (a 429 only makes Meta retry).
+    limiter.exempt(bp)
     app.register_blueprint(bp)
     app.cli.add_command(webhooks_cli)
     numbers_linked.connect(replay_linked_numbers)

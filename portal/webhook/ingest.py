@@ -13,9 +13,11 @@ unrouted_changes.change_key), so a retried or concurrent delivery cannot store
 twice, and side effects (unread counters, reactions, account state) follow only
 from rows this transaction actually inserted.
 
-Speed: this runs cross-product (no product in scope) with Core statements on
-the session's connection: one account lookup per batch, one bulk statement per
-table, no ORM object per message. Every statement names product_id itself.
+Speed: this runs cross-product (no product in scope) on the session's
+connection and transaction: one account lookup per batch, one bulk statement
+per table, no ORM object per message. The statements of the message path are
+in fastsql.py (plain SQL, see why there). Every statement names product_id
+itself, since no product scope filters them.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam
 
 from ..extensions import db
 from ..meta import payloads
@@ -295,19 +297,23 @@ class _Batch:
         return ids
 
 
+_SET_REACTION = (
+    messages.update()
+    .where(messages.c.product_id == bindparam("p_product"), messages.c.wamid == bindparam("p_target"))
+    .values(reaction_emoji=bindparam("p_emoji"))
+)
+
+
 def _apply_reactions(conn, reactions: list[dict]) -> None:
-    """A new reaction sets (or, with an empty emoji, clears) the emoji on the message it targets."""
+    """A new reaction sets (or, with an empty emoji, clears) the emoji on the message it targets.
+
+    A reaction to a message not stored (yet) is kept as its own row only."""
     params = [
         {"p_product": r["product_id"], "p_target": r["context_wamid"], "p_emoji": r["text"]}
         for r in sorted(reactions, key=lambda r: r["sent_at"] or utcnow()) if r["context_wamid"]
     ]
     if params:
-        conn.execute(
-            messages.update()
-            .where(messages.c.product_id == bindparam("p_product"), messages.c.wamid == bindparam("p_target"))
-            .values(reaction_emoji=bindparam("p_emoji")),
-            params,
-        )
+        conn.execute(_SET_REACTION, params)
 
 
 def _bump_conversations(conn, new_messages: list[dict]) -> None:

@@ -120,3 +120,27 @@ def test_database_unreachable_answers_503(client, two_products, monkeypatch):
     assert p.post_signed(client, batch("down", n=2)).status_code == 503
     monkeypatch.undo()
     assert p.post_signed(client, batch("down", n=2)).json["stored"] == 4
+
+
+def test_contact_and_conversation_created_meanwhile_by_another_worker(client, two_products, monkeypatch):
+    """Read, then insert only what is missing: if another worker inserted the same contact and
+    conversation in between, the conflict-tolerant insert returns nothing and they are read again."""
+    from portal.webhook import ingest
+
+    p.post_signed(client, p.envelope(p.messages_change(NUMBER_A, [p.text_message("wamid.first")])))
+    for name in ("FIND_CONTACTS", "FIND_CONVERSATIONS"):
+        statement = getattr(ingest, name)
+        real_run = statement.run
+        calls = {"n": 0}
+
+        def blind_first_read(conn, product_id, values, real_run=real_run, calls=calls):
+            calls["n"] += 1
+            return [] if calls["n"] == 1 else real_run(conn, product_id, values)
+
+        monkeypatch.setattr(statement, "run", blind_first_read)
+    answer = p.post_signed(client, p.envelope(p.messages_change(NUMBER_A, [p.text_message("wamid.second")])))
+    assert answer.status_code == 200 and answer.json["stored"] == 1
+    assert count(Contact) == 1 and count(Conversation) == 1
+    assert unread_total() == 2
+    first, second = db.session.execute(select(Message).order_by(Message.wamid)).scalars().all()
+    assert first.conversation_id == second.conversation_id is not None
