@@ -14,6 +14,7 @@ from __future__ import annotations
 from operator import itemgetter
 
 from sqlalchemy import Table
+from sqlalchemy.exc import DBAPIError
 
 # SQLite allows 32,766 parameters per statement, PostgreSQL 65,535.
 MAX_PARAMETERS = 30_000
@@ -28,6 +29,32 @@ class _Prepared:
         self.results = [(index, _memoized(proc)) for index, proc in enumerate(results) if proc]
         self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
         self.sql: dict[int, str] = {}
+
+
+def execute(conn, sql: str, params, fetch: bool = False, many: bool = False):
+    """Run `sql` on the driver's cursor of the session's connection (inside its transaction).
+
+    SQLAlchemy's result machinery costs more than these small statements; driver errors
+    are still raised as SQLAlchemy's DBAPIError (OperationalError...), and a lost
+    connection is invalidated, as SQLAlchemy itself does.
+    """
+    dbapi = conn.dialect.loaded_dbapi
+    fairy = conn.connection
+    cursor = fairy.driver_connection.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, params)
+        else:
+            cursor.execute(sql, params)
+        return cursor.fetchall() if fetch else None
+    except dbapi.Error as error:
+        invalidated = conn.dialect.is_disconnect(error, fairy.dbapi_connection, cursor)
+        if invalidated:
+            conn.invalidate(error)
+        raise DBAPIError.instance(sql, params, error, dbapi.Error, connection_invalidated=invalidated,
+                                  dialect=conn.dialect) from error
+    finally:
+        cursor.close()
 
 
 def _memoized(process):
@@ -115,26 +142,10 @@ class FastInsert(FastStatement):
             params = []
             for row in chunk:
                 params.extend(self.params(prepared, row))
-            result = conn.exec_driver_sql(self._sql(prepared, len(chunk)), tuple(params))
+            rows_back = execute(conn, self._sql(prepared, len(chunk)), tuple(params), fetch=bool(self.returning))
             if self.returning:
-                returned.extend(self.convert(prepared, result.fetchall()))
+                returned.extend(self.convert(prepared, rows_back))
         return returned
-
-
-class FastUpdate(FastStatement):
-    """An UPDATE run once per parameter row (executemany); `sql` uses {mark} for each parameter,
-    and `parameters` gives, in order, each parameter's (row key, column whose type converts it)."""
-
-    def __init__(self, table: Table, sql: str, parameters: list[tuple[str, str]]):
-        super().__init__(table, [column for _, column in parameters], keys=[key for key, _ in parameters])
-        self.template = sql
-
-    def run(self, conn, rows: list[dict]) -> None:
-        prepared = self.prepared(conn.dialect)
-        if not prepared.sql:
-            prepared.sql[0] = self.template.format(mark=prepared.mark)
-        params = [tuple(self.params(prepared, row)) for row in rows]
-        conn.exec_driver_sql(prepared.sql[0], params if len(params) > 1 else params[0])
 
 
 class FastLookup(FastStatement):
@@ -156,8 +167,7 @@ class FastLookup(FastStatement):
                 f"SELECT {', '.join(column.name for column in self.returning)} FROM {self.table.name} "
                 f"WHERE {among(self.first, key[0])} OR {among(self.second, key[1])}"
             )
-        result = conn.exec_driver_sql(sql, tuple(first_values) + tuple(second_values))
-        return self.convert(prepared, result.fetchall())
+        return self.convert(prepared, execute(conn, sql, tuple(first_values) + tuple(second_values), fetch=True))
 
 
 class FastBulkUpdate(FastStatement):
@@ -184,7 +194,7 @@ class FastBulkUpdate(FastStatement):
             params = []
             for row in chunk:
                 params.extend(self.params(prepared, row))
-            conn.exec_driver_sql(sql, tuple(params))
+            execute(conn, sql, tuple(params))
 
 
 class FastSelect(FastStatement):
@@ -210,5 +220,5 @@ class FastSelect(FastStatement):
             convert_product, convert_value = bind.get(0), bind.get(1)
             params = [convert_product(product_id) if convert_product else product_id]
             params += [convert_value(v) for v in chunk] if convert_value else chunk
-            rows.extend(self.convert(prepared, conn.exec_driver_sql(sql, tuple(params)).fetchall()))
+            rows.extend(self.convert(prepared, execute(conn, sql, tuple(params), fetch=True)))
         return rows

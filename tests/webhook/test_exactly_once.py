@@ -144,3 +144,15 @@ def test_contact_and_conversation_created_meanwhile_by_another_worker(client, tw
     assert unread_total() == 2
     first, second = db.session.execute(select(Message).order_by(Message.wamid)).scalars().all()
     assert first.conversation_id == second.conversation_id is not None
+
+
+def test_driver_error_on_the_fast_path_is_a_503_not_a_500(client, two_products, monkeypatch):
+    """The message path runs on the driver's cursor; its errors still reach the 503 handler."""
+    from portal.webhook import ingest
+
+    monkeypatch.setattr(ingest.INSERT_MESSAGES, "_sql", lambda prepared, count: "INSERT INTO no_such_table VALUES (1)")
+    answer = p.post_signed(client, batch("driver", n=2))
+    assert answer.status_code == 503
+    monkeypatch.undo()
+    assert count(Message) == 0 and count(Contact) == 0
+    assert p.post_signed(client, batch("driver", n=2)).json["stored"] == 4
