@@ -170,6 +170,36 @@ class FastLookup(FastStatement):
         return self.convert(prepared, execute(conn, sql, tuple(first_values) + tuple(second_values), fetch=True))
 
 
+class FastKnownSenders(FastStatement):
+    """One query for a batch's numbers and senders: each number's product (the routing), and the
+    contacts and conversations already stored for those senders in that product.
+
+    One row per (number, known sender); a number with no known sender comes back once, with NULLs."""
+
+    def __init__(self, accounts: Table, contacts: Table, conversations: Table):
+        super().__init__(accounts, [])
+        self.returning = [accounts.c.product_id, accounts.c.phone_number_id, contacts.c.id, contacts.c.wa_id,
+                          contacts.c.profile_name, conversations.c.id]
+
+    def run(self, conn, numbers: list, senders: list) -> list[tuple]:
+        prepared = self.prepared(conn.dialect)
+        key = (len(numbers), len(senders))
+        sql = prepared.sql.get(key)
+        if sql is None:
+            def among(column: str, count: int) -> str:
+                return f"{column} IN ({', '.join([prepared.mark] * count)})" if count else "1 = 0"
+
+            sql = prepared.sql[key] = (
+                "SELECT a.product_id, a.phone_number_id, c.id, c.wa_id, c.profile_name, v.id "
+                "FROM whatsapp_accounts a "
+                f"LEFT JOIN contacts c ON c.product_id = a.product_id AND {among('c.wa_id', key[1])} "
+                "LEFT JOIN conversations v ON v.product_id = a.product_id "
+                "AND v.phone_number_id = a.phone_number_id AND v.contact_id = c.id "
+                f"WHERE {among('a.phone_number_id', key[0])}"
+            )
+        return self.convert(prepared, execute(conn, sql, tuple(senders) + tuple(numbers), fetch=True))
+
+
 class FastBulkUpdate(FastStatement):
     """WITH v(<keys>) AS (VALUES ...) UPDATE <table> SET <assignments> FROM v WHERE <table>.id = v.id:
     one statement for a whole batch (SQLite >= 3.33 and PostgreSQL read it the same way).

@@ -33,7 +33,7 @@ from ..meta.payloads import Change
 from ..models import INBOUND, STATUS_RANK, AccountEvent, Contact, Conversation, Message, UnroutedChange, WhatsAppAccount
 from ..models.base import utcnow
 from . import account_events, statuses
-from .fastsql import FastBulkUpdate, FastInsert, FastLookup, FastSelect
+from .fastsql import FastBulkUpdate, FastInsert, FastKnownSenders, FastLookup, FastSelect
 from .upsert import insert_ignoring_conflicts
 
 accounts = WhatsAppAccount.__table__
@@ -43,6 +43,7 @@ messages = Message.__table__
 events = AccountEvent.__table__
 unrouted = UnroutedChange.__table__
 
+KNOWN_SENDERS = FastKnownSenders(accounts, contacts, conversations)
 LOOKUP_ACCOUNTS = FastLookup(accounts, ["product_id", "phone_number_id", "business_account_id"], "phone_number_id", "business_account_id")
 # Contacts and conversations are read first and only the missing ones inserted: most
 # messages come from people already known, and a row write costs far more than a read.
@@ -103,7 +104,7 @@ def store_changes(changes: list[Change]) -> Outcome:
     """Route and store `changes` in the session's transaction."""
     conn = db.session.connection()
     batch = _Batch()
-    by_number, by_waba = _routes(conn, changes)
+    by_number, by_waba = _routes(conn, changes, batch)
     for change in changes:
         if change.phone_number_id:
             account = by_number.get(change.phone_number_id)
@@ -119,21 +120,35 @@ def store_changes(changes: list[Change]) -> Outcome:
     return batch.write(conn)
 
 
-def _routes(conn, changes: list[Change]):
-    """One query for every account the batch names: phone_number_id -> account, WABA id -> accounts."""
+def _routes(conn, changes: list[Change], batch: "_Batch"):
+    """phone_number_id -> account, WABA id -> accounts, for every account the batch names.
+
+    The same query also brings the contacts and conversations already stored for the
+    batch's senders (into `batch`), so a message from someone known costs no extra read.
+    """
     numbers = {c.phone_number_id for c in changes if c.phone_number_id}
     wabas = {c.waba_id for c in changes if not c.phone_number_id and c.waba_id and c.field != "messages"}
     by_number: dict[str, dict] = {}
     by_waba: dict[str, list[dict]] = defaultdict(list)
-    if not numbers and not wabas:
-        return by_number, by_waba
-    for product_id, number, waba in LOOKUP_ACCOUNTS.run(conn, sorted(numbers), sorted(wabas)):
-        account = {"product_id": product_id, "phone_number_id": number, "business_account_id": waba}
-        by_number[number] = account
-        by_waba[waba].append(account)
-    # A WABA-level event goes once to each product with numbers in that WABA.
-    for waba, linked in by_waba.items():
-        by_waba[waba] = list({a["product_id"]: a for a in linked}.values())
+    if numbers:
+        senders = set()
+        for change in changes:
+            if change.phone_number_id and change.field == "messages":
+                for message in payloads.listed(change.value, "messages"):
+                    wa_id = payloads.sender(message)
+                    if wa_id:
+                        senders.add(wa_id)
+        for product_id, number, contact_id, wa_id, name, conversation_id in KNOWN_SENDERS.run(conn, sorted(numbers), sorted(senders)):
+            by_number[number] = {"product_id": product_id, "phone_number_id": number}
+            if contact_id is not None:
+                batch.known_contacts[(product_id, wa_id)] = (contact_id, name)
+                if conversation_id is not None:
+                    batch.known_conversations[(product_id, number, contact_id)] = conversation_id
+    if wabas:
+        for product_id, number, waba in LOOKUP_ACCOUNTS.run(conn, [], sorted(wabas)):
+            # A WABA-level event goes once to each product with numbers in that WABA.
+            if all(a["product_id"] != product_id for a in by_waba[waba]):
+                by_waba[waba].append({"product_id": product_id, "phone_number_id": number, "business_account_id": waba})
     return by_number, by_waba
 
 
@@ -146,6 +161,9 @@ class _Batch:
         self.statuses: list[dict] = []
         self.events: dict[str, dict] = {}  # event_key -> row
         self.unrouted: dict[str, dict] = {}  # change_key -> row
+        # Read with the routing (see _routes): what is already stored for the batch's senders.
+        self.known_contacts: dict[tuple, tuple] = {}  # (product_id, wa_id) -> (contact id, profile name)
+        self.known_conversations: dict[tuple, uuid.UUID] = {}  # (product_id, number, contact id) -> id
 
     def keep_unrouted(self, change: Change) -> None:
         self.unrouted[change.key] = {
@@ -250,7 +268,7 @@ class _Batch:
         now = utcnow()
         for product_id, names in sorted(per_product.items()):
             wanted = sorted(names)
-            known = {wa_id: (cid, stored) for cid, wa_id, stored in FIND_CONTACTS.run(conn, product_id, wanted)}
+            known = {w: self.known_contacts[(product_id, w)] for w in wanted if (product_id, w) in self.known_contacts}
             missing = [wa_id for wa_id in wanted if wa_id not in known]
             if missing:
                 rows = [{"id": uuid.uuid4(), "product_id": product_id, "wa_id": wa_id, "profile_name": names[wa_id],
@@ -278,13 +296,13 @@ class _Batch:
         now = utcnow()
         for product_id, keys in sorted(per_product.items()):
             by_contact = {(number, contact_ids[(product_id, wa_id)]): wa_id for number, wa_id in keys}
-            contact_list = sorted({cid for _, cid in by_contact})
 
             def find(contact_list):
                 return {(number, cid): conversation_id
                         for conversation_id, number, cid in FIND_CONVERSATIONS.run(conn, product_id, contact_list)}
 
-            known = find(contact_list)
+            known = {(number, cid): self.known_conversations[(product_id, number, cid)]
+                     for number, cid in by_contact if (product_id, number, cid) in self.known_conversations}
             missing = sorted(key for key in by_contact if key not in known)
             if missing:
                 rows = [{"id": uuid.uuid4(), "product_id": product_id, "phone_number_id": number, "contact_id": cid,

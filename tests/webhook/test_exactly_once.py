@@ -128,16 +128,12 @@ def test_contact_and_conversation_created_meanwhile_by_another_worker(client, tw
     from portal.webhook import ingest
 
     p.post_signed(client, p.envelope(p.messages_change(NUMBER_A, [p.text_message("wamid.first")])))
-    for name in ("FIND_CONTACTS", "FIND_CONVERSATIONS"):
-        statement = getattr(ingest, name)
-        real_run = statement.run
-        calls = {"n": 0}
+    real_read = ingest.KNOWN_SENDERS.run
 
-        def blind_first_read(conn, product_id, values, real_run=real_run, calls=calls):
-            calls["n"] += 1
-            return [] if calls["n"] == 1 else real_run(conn, product_id, values)
+    def read_before_the_other_worker_committed(conn, numbers, senders):
+        return [(product_id, number, None, None, None, None) for product_id, number, *_ in real_read(conn, numbers, senders)]
 
-        monkeypatch.setattr(statement, "run", blind_first_read)
+    monkeypatch.setattr(ingest.KNOWN_SENDERS, "run", read_before_the_other_worker_committed)
     answer = p.post_signed(client, p.envelope(p.messages_change(NUMBER_A, [p.text_message("wamid.second")])))
     assert answer.status_code == 200 and answer.json["stored"] == 1
     assert count(Contact) == 1 and count(Conversation) == 1
