@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 from contextlib import ExitStack
@@ -176,12 +177,12 @@ def create_postgres_database(stack: ExitStack) -> str:
     import psycopg
 
     name = f"maestra_bench_{uuid.uuid4().hex[:10]}"
-    admin = psycopg.connect(PG_SERVER, autocommit=True)
-    admin.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(PG_SERVER, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
 
-    def drop():
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    def drop():  # a fresh connection: the server may have been restarted meanwhile
+        with psycopg.connect(PG_SERVER, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     stack.callback(drop)
     return re.sub(r"/[^/]*$", f"/{name}", PG_SERVER)
@@ -257,7 +258,14 @@ def warm_up(port: int, per_post: int) -> None:
             "contacts": [{"profile": {"name": "w"}, "wa_id": CUSTOMERS[k], "user_id": f"US.{CUSTOMERS[k]}"} for k in range(per_post)], "messages": messages}}]}]}).encode()
         request = urllib.request.Request(f"http://127.0.0.1:{port}/webhook", data=body, headers={
             "Content-Type": "application/json", "X-Hub-Signature-256": webhook_signature(body, APP_SECRET)})
-        urllib.request.urlopen(request, timeout=10).read()
+        for attempt in range(5):  # a 503 (database busy or restarting) is retried, as Meta would
+            try:
+                urllib.request.urlopen(request, timeout=10).read()
+                break
+            except urllib.error.HTTPError as error:
+                if error.code != 503 or attempt == 4:
+                    raise
+                time.sleep(0.5)
 
 
 def run_wrk(port: int, bodies: Path, result_file: Path, seconds: int) -> dict:
@@ -314,7 +322,7 @@ def report(runs: list[Run], seconds: int) -> str:
     peer = by.get(("peer-pywa", "single"))
     lines = [
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} CPUs, "
-        f"gunicorn -w 2 -k sync, wrk -t{THREADS} -c{THREADS} -d{seconds}s, median of {len(runs[0].rounds)} rounds "
+        f"gunicorn -w 2 -k sync, wrk -t{THREADS} -c{THREADS} -d{seconds}s, median of the rounds "
         f"(load average at the end: {os.getloadavg()[0]:.1f}), Python {sys.version.split()[0]}.",
         "",
         "| target | msgs/POST | POST/s (200) | stored msgs/s | vs ceiling req/s | vs peer msgs/s | p50 ms | p99 ms | acked not stored | stored twice | msgs/s of each round |",
@@ -402,16 +410,22 @@ def main() -> int:
         # target only; each target's median round is reported, and the exactly-once check
         # covers every round.
         rounds: dict[tuple, list[Run]] = {}
+        failures: list[str] = []
         for round_ in range(args.rounds):
             for mode in MODES:
                 for target in targets:
                     print(f"  round {round_ + 1} {target.name:18} {mode:6} ...", end=" ", flush=True)
-                    run = measure(target, mode, f"{mode}{round_}", work / f"{mode}{round_}", work, args.seconds)
+                    try:
+                        run = measure(target, mode, f"{mode}{round_}", work / f"{mode}{round_}", work, args.seconds)
+                    except Exception as error:  # e.g. the shared PostgreSQL restarted: report, go on
+                        failures.append(f"- {target.name}/{mode} round {round_ + 1} not measured: {type(error).__name__}: {str(error)[:120]}")
+                        print("not measured:", type(error).__name__, flush=True)
+                        continue
                     rounds.setdefault((target.name, mode), []).append(run)
                     print(f"{run.req_per_s:8,.0f} POST/s  {run.msg_per_s:9,.0f} msgs/s  p99 {run.p99_ms:6.1f} ms"
                           + (f"  missing {run.missing} dup {run.duplicates}" if run.missing is not None else ""), flush=True)
-        runs = [median_run(rounds[(target.name, mode)]) for mode in MODES for target in targets]
-        text = report(runs, args.seconds)
+        runs = [median_run(rounds[(target.name, mode)]) for mode in MODES for target in targets if (target.name, mode) in rounds]
+        text = report(runs, args.seconds) + ("\n\n" + "\n".join(failures) if failures else "")
         print()
         print(text)
         if args.record:
