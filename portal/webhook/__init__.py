@@ -2,21 +2,30 @@
 
 Machine routes: no login, no product scope, no CSRF (Meta signs what it sends).
 """
-from flask import Blueprint
+from flask import Blueprint, request
 
 bp = Blueprint("webhook", __name__)
 
 from . import callbacks, routes  # noqa: E402,F401  (register the views on bp)
 
 
+def _not_throttled() -> bool:
+    return request.blueprint == bp.name
+
+
 def init_app(app):
     """Registers the blueprint (CSRF-exempt), the `webhooks` CLI and the replay-on-link receiver."""
-    from ..extensions import csrf
+    from ..extensions import csrf, limiter
     from ..signals import numbers_linked
     from .cli import webhooks_cli
     from .replay import replay_linked_numbers
 
     csrf.exempt(bp)
+    # Meta's deliveries are signed and must never be throttled (a 429 only makes Meta retry).
+    # The filter also spares every POST the limiter's per-request bookkeeping.
+    limiter.exempt(bp)
+    if _not_throttled not in limiter._request_filters:  # one limiter for every app made in a process
+        limiter.request_filter(_not_throttled)
     app.register_blueprint(bp)
     app.cli.add_command(webhooks_cli)
     numbers_linked.connect(replay_linked_numbers)

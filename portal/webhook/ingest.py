@@ -13,9 +13,11 @@ unrouted_changes.change_key), so a retried or concurrent delivery cannot store
 twice, and side effects (unread counters, reactions, account state) follow only
 from rows this transaction actually inserted.
 
-Speed: this runs cross-product (no product in scope) with Core statements on
-the session's connection: one account lookup per batch, one bulk statement per
-table, no ORM object per message. Every statement names product_id itself.
+Speed: this runs cross-product (no product in scope) on the session's
+connection and transaction: one account lookup per batch, one bulk statement
+per table, no ORM object per message. The statements of the message path are
+in fastsql.py (plain SQL, see why there). Every statement names product_id
+itself, since no product scope filters them.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam
 
 from ..extensions import db
 from ..meta import payloads
@@ -31,7 +33,7 @@ from ..meta.payloads import Change
 from ..models import INBOUND, STATUS_RANK, AccountEvent, Contact, Conversation, Message, UnroutedChange, WhatsAppAccount
 from ..models.base import utcnow
 from . import account_events, statuses
-from .fastsql import FastInsert, FastLookup, FastUpdate
+from .fastsql import FastBulkUpdate, FastInsert, FastKnownSenders, FastLookup, FastSelect
 from .upsert import insert_ignoring_conflicts
 
 accounts = WhatsAppAccount.__table__
@@ -41,19 +43,25 @@ messages = Message.__table__
 events = AccountEvent.__table__
 unrouted = UnroutedChange.__table__
 
+KNOWN_SENDERS = FastKnownSenders(accounts, contacts, conversations)
 LOOKUP_ACCOUNTS = FastLookup(accounts, ["product_id", "phone_number_id", "business_account_id"], "phone_number_id", "business_account_id")
-# A name Meta did not send this time does not erase the one we know.
-UPSERT_CONTACTS = FastInsert(
+# Contacts and conversations are read first and only the missing ones inserted: most
+# messages come from people already known, and a row write costs far more than a read.
+# The insert still tolerates the conflict (two workers may both find a contact missing);
+# what the insert did not return is read again.
+FIND_CONTACTS = FastSelect(contacts, ["id", "wa_id", "profile_name"], "wa_id")
+INSERT_CONTACTS = FastInsert(
     contacts, ["id", "product_id", "wa_id", "profile_name", "created_at", "updated_at"],
-    "(product_id, wa_id) DO UPDATE SET profile_name = COALESCE(excluded.profile_name, contacts.profile_name), "
-    "updated_at = excluded.updated_at",
-    returning=["id", "product_id", "wa_id"],
+    "(product_id, wa_id) DO NOTHING", returning=["id", "wa_id"],
 )
-# DO UPDATE (a no-op assignment) rather than DO NOTHING, so existing rows come back with their id.
-UPSERT_CONVERSATIONS = FastInsert(
+RENAME_CONTACTS = FastBulkUpdate(
+    contacts, [("id", "id"), ("profile_name", "profile_name"), ("updated_at", "updated_at")],
+    "profile_name = v.profile_name, updated_at = v.updated_at",
+)
+FIND_CONVERSATIONS = FastSelect(conversations, ["id", "phone_number_id", "contact_id"], "contact_id")
+INSERT_CONVERSATIONS = FastInsert(
     conversations, ["id", "product_id", "phone_number_id", "contact_id", "unread_count", "created_at"],
-    "(product_id, phone_number_id, contact_id) DO UPDATE SET phone_number_id = excluded.phone_number_id",
-    returning=["id", "product_id", "phone_number_id", "contact_id"],
+    "(product_id, phone_number_id, contact_id) DO NOTHING", returning=["id", "phone_number_id", "contact_id"],
 )
 MESSAGE_COLUMNS = [
     "id", "product_id", "conversation_id", "phone_number_id", "contact_wa_id", "wamid", "direction", "type",
@@ -62,16 +70,16 @@ MESSAGE_COLUMNS = [
 ]
 INSERT_MESSAGES = FastInsert(messages, MESSAGE_COLUMNS, "(product_id, wamid) DO NOTHING", returning=["product_id", "wamid"])
 # Every SET expression reads the row's old values, so the CASEs compare against the old time.
-BUMP_CONVERSATION = FastUpdate(
+BUMP_CONVERSATIONS = FastBulkUpdate(
     conversations,
-    "UPDATE conversations SET unread_count = unread_count + {mark}, "
-    "last_message_preview = CASE WHEN last_message_at IS NULL OR last_message_at <= {mark} THEN {mark} ELSE last_message_preview END, "
-    "last_message_at = CASE WHEN last_message_at IS NULL OR last_message_at <= {mark} THEN {mark} ELSE last_message_at END, "
-    "last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < {mark} THEN {mark} ELSE last_inbound_at END "
-    "WHERE id = {mark}",
-    [("count", "unread_count"), ("at", "last_message_at"), ("preview", "last_message_preview"),
-     ("at", "last_message_at"), ("at", "last_message_at"), ("at", "last_inbound_at"), ("at", "last_inbound_at"),
-     ("id", "id")],
+    [("id", "id"), ("n", "unread_count"), ("at", "last_message_at"), ("preview", "last_message_preview")],
+    "unread_count = conversations.unread_count + v.n, "
+    "last_message_preview = CASE WHEN conversations.last_message_at IS NULL OR conversations.last_message_at <= v.at "
+    "THEN v.preview ELSE conversations.last_message_preview END, "
+    "last_message_at = CASE WHEN conversations.last_message_at IS NULL OR conversations.last_message_at <= v.at "
+    "THEN v.at ELSE conversations.last_message_at END, "
+    "last_inbound_at = CASE WHEN conversations.last_inbound_at IS NULL OR conversations.last_inbound_at < v.at "
+    "THEN v.at ELSE conversations.last_inbound_at END",
 )
 
 
@@ -96,7 +104,7 @@ def store_changes(changes: list[Change]) -> Outcome:
     """Route and store `changes` in the session's transaction."""
     conn = db.session.connection()
     batch = _Batch()
-    by_number, by_waba = _routes(conn, changes)
+    by_number, by_waba = _routes(conn, changes, batch)
     for change in changes:
         if change.phone_number_id:
             account = by_number.get(change.phone_number_id)
@@ -112,21 +120,35 @@ def store_changes(changes: list[Change]) -> Outcome:
     return batch.write(conn)
 
 
-def _routes(conn, changes: list[Change]):
-    """One query for every account the batch names: phone_number_id -> account, WABA id -> accounts."""
+def _routes(conn, changes: list[Change], batch: "_Batch"):
+    """phone_number_id -> account, WABA id -> accounts, for every account the batch names.
+
+    The same query also brings the contacts and conversations already stored for the
+    batch's senders (into `batch`), so a message from someone known costs no extra read.
+    """
     numbers = {c.phone_number_id for c in changes if c.phone_number_id}
     wabas = {c.waba_id for c in changes if not c.phone_number_id and c.waba_id and c.field != "messages"}
     by_number: dict[str, dict] = {}
     by_waba: dict[str, list[dict]] = defaultdict(list)
-    if not numbers and not wabas:
-        return by_number, by_waba
-    for product_id, number, waba in LOOKUP_ACCOUNTS.run(conn, sorted(numbers), sorted(wabas)):
-        account = {"product_id": product_id, "phone_number_id": number, "business_account_id": waba}
-        by_number[number] = account
-        by_waba[waba].append(account)
-    # A WABA-level event goes once to each product with numbers in that WABA.
-    for waba, linked in by_waba.items():
-        by_waba[waba] = list({a["product_id"]: a for a in linked}.values())
+    if numbers:
+        senders = set()
+        for change in changes:
+            if change.phone_number_id and change.field == "messages":
+                for message in payloads.listed(change.value, "messages"):
+                    wa_id = payloads.sender(message)
+                    if wa_id:
+                        senders.add(wa_id)
+        for product_id, number, contact_id, wa_id, name, conversation_id in KNOWN_SENDERS.run(conn, sorted(numbers), sorted(senders)):
+            by_number[number] = {"product_id": product_id, "phone_number_id": number}
+            if contact_id is not None:
+                batch.known_contacts[(product_id, wa_id)] = (contact_id, name)
+                if conversation_id is not None:
+                    batch.known_conversations[(product_id, number, contact_id)] = conversation_id
+    if wabas:
+        for product_id, number, waba in LOOKUP_ACCOUNTS.run(conn, [], sorted(wabas)):
+            # A WABA-level event goes once to each product with numbers in that WABA.
+            if all(a["product_id"] != product_id for a in by_waba[waba]):
+                by_waba[waba].append({"product_id": product_id, "phone_number_id": number, "business_account_id": waba})
     return by_number, by_waba
 
 
@@ -139,6 +161,9 @@ class _Batch:
         self.statuses: list[dict] = []
         self.events: dict[str, dict] = {}  # event_key -> row
         self.unrouted: dict[str, dict] = {}  # change_key -> row
+        # Read with the routing (see _routes): what is already stored for the batch's senders.
+        self.known_contacts: dict[tuple, tuple] = {}  # (product_id, wa_id) -> (contact id, profile name)
+        self.known_conversations: dict[tuple, uuid.UUID] = {}  # (product_id, number, contact id) -> id
 
     def keep_unrouted(self, change: Change) -> None:
         self.unrouted[change.key] = {
@@ -218,7 +243,7 @@ class _Batch:
         contact_ids = self._upsert_contacts(conn)
         conversation_ids = self._upsert_conversations(conn, contact_ids)
         rows = []
-        for (product_id, _), row in sorted(self.messages.items(), key=lambda item: (str(item[0][0]), item[0][1])):
+        for (product_id, _), row in sorted(self.messages.items(), key=lambda item: item[0]):
             wa_id = row["contact_wa_id"]
             row["conversation_id"] = conversation_ids.get((product_id, row["phone_number_id"], wa_id))
             rows.append(row)
@@ -235,49 +260,78 @@ class _Batch:
             _bump_conversations(conn, [r for r in new_rows if r["type"] != "reaction" and r["conversation_id"]])
 
     def _upsert_contacts(self, conn) -> dict[tuple, uuid.UUID]:
-        if not self.contact_names:
-            return {}
+        """(product_id, wa_id) -> contact id, creating the missing contacts and renaming changed ones."""
+        per_product: dict[uuid.UUID, dict[str, str | None]] = defaultdict(dict)
+        for (product_id, wa_id), name in self.contact_names.items():
+            per_product[product_id][wa_id] = name
+        ids: dict[tuple, uuid.UUID] = {}
         now = utcnow()
-        rows = [
-            {"id": uuid.uuid4(), "product_id": pid, "wa_id": wa_id, "profile_name": name, "created_at": now, "updated_at": now}
-            for (pid, wa_id), name in sorted(self.contact_names.items(), key=lambda item: (str(item[0][0]), item[0][1]))
-        ]
-        returned = UPSERT_CONTACTS.run(conn, rows)
-        return {(product_id, wa_id): contact_id for contact_id, product_id, wa_id in returned}
+        for product_id, names in sorted(per_product.items()):
+            wanted = sorted(names)
+            known = {w: self.known_contacts[(product_id, w)] for w in wanted if (product_id, w) in self.known_contacts}
+            missing = [wa_id for wa_id in wanted if wa_id not in known]
+            if missing:
+                rows = [{"id": uuid.uuid4(), "product_id": product_id, "wa_id": wa_id, "profile_name": names[wa_id],
+                         "created_at": now, "updated_at": now} for wa_id in missing]
+                created = dict((wa_id, cid) for cid, wa_id in INSERT_CONTACTS.run(conn, rows))
+                raced = [wa_id for wa_id in missing if wa_id not in created]
+                if raced:  # another worker created them meanwhile
+                    known.update({w: (cid, stored) for cid, w, stored in FIND_CONTACTS.run(conn, product_id, raced)})
+                known.update({wa_id: (cid, names[wa_id]) for wa_id, cid in created.items()})
+            # A name Meta did not send this time does not erase the one we know.
+            renamed = [{"id": known[w][0], "profile_name": names[w], "updated_at": now}
+                       for w in wanted if names[w] and names[w] != known[w][1]]
+            if renamed:
+                RENAME_CONTACTS.run(conn, renamed)
+            ids.update({(product_id, wa_id): known[wa_id][0] for wa_id in wanted})
+        return ids
 
     def _upsert_conversations(self, conn, contact_ids: dict) -> dict[tuple, uuid.UUID]:
-        keys = {
-            (row["product_id"], row["phone_number_id"], row["contact_wa_id"])
-            for row in self.messages.values() if row["contact_wa_id"]
-        }
-        if not keys:
-            return {}
+        """(product_id, phone_number_id, wa_id) -> conversation id, creating the missing ones."""
+        per_product: dict[uuid.UUID, set] = defaultdict(set)
+        for row in self.messages.values():
+            if row["contact_wa_id"]:
+                per_product[row["product_id"]].add((row["phone_number_id"], row["contact_wa_id"]))
+        ids: dict[tuple, uuid.UUID] = {}
         now = utcnow()
-        wanted = {}
-        for product_id, number, wa_id in sorted(keys, key=lambda k: (str(k[0]), k[1], k[2])):
-            wanted[(product_id, number, contact_ids[(product_id, wa_id)])] = wa_id
-        rows = [
-            {"id": uuid.uuid4(), "product_id": pid, "phone_number_id": number, "contact_id": cid,
-             "unread_count": 0, "created_at": now}
-            for (pid, number, cid) in wanted
-        ]
-        returned = UPSERT_CONVERSATIONS.run(conn, rows)
-        return {(pid, number, wanted[(pid, number, cid)]): conversation_id for conversation_id, pid, number, cid in returned}
+        for product_id, keys in sorted(per_product.items()):
+            by_contact = {(number, contact_ids[(product_id, wa_id)]): wa_id for number, wa_id in keys}
+
+            def find(contact_list):
+                return {(number, cid): conversation_id
+                        for conversation_id, number, cid in FIND_CONVERSATIONS.run(conn, product_id, contact_list)}
+
+            known = {(number, cid): self.known_conversations[(product_id, number, cid)]
+                     for number, cid in by_contact if (product_id, number, cid) in self.known_conversations}
+            missing = sorted(key for key in by_contact if key not in known)
+            if missing:
+                rows = [{"id": uuid.uuid4(), "product_id": product_id, "phone_number_id": number, "contact_id": cid,
+                         "unread_count": 0, "created_at": now} for number, cid in missing]
+                created = {(number, cid): conversation_id for conversation_id, number, cid in INSERT_CONVERSATIONS.run(conn, rows)}
+                if len(created) < len(missing):  # another worker created some meanwhile
+                    known.update(find(sorted({cid for key, cid in missing if (key, cid) not in created})))
+                known.update(created)
+            ids.update({(product_id, number, wa_id): known[(number, cid)] for (number, cid), wa_id in by_contact.items()})
+        return ids
+
+
+_SET_REACTION = (
+    messages.update()
+    .where(messages.c.product_id == bindparam("p_product"), messages.c.wamid == bindparam("p_target"))
+    .values(reaction_emoji=bindparam("p_emoji"))
+)
 
 
 def _apply_reactions(conn, reactions: list[dict]) -> None:
-    """A new reaction sets (or, with an empty emoji, clears) the emoji on the message it targets."""
+    """A new reaction sets (or, with an empty emoji, clears) the emoji on the message it targets.
+
+    A reaction to a message not stored (yet) is kept as its own row only."""
     params = [
         {"p_product": r["product_id"], "p_target": r["context_wamid"], "p_emoji": r["text"]}
         for r in sorted(reactions, key=lambda r: r["sent_at"] or utcnow()) if r["context_wamid"]
     ]
     if params:
-        conn.execute(
-            messages.update()
-            .where(messages.c.product_id == bindparam("p_product"), messages.c.wamid == bindparam("p_target"))
-            .values(reaction_emoji=bindparam("p_emoji")),
-            params,
-        )
+        conn.execute(_SET_REACTION, params)
 
 
 def _bump_conversations(conn, new_messages: list[dict]) -> None:
@@ -288,9 +342,8 @@ def _bump_conversations(conn, new_messages: list[dict]) -> None:
     now = utcnow()
     for row in new_messages:
         at = row["sent_at"] or now
-        entry = per_conversation.setdefault(row["conversation_id"], {"count": 0, "at": at, "preview": payloads.preview(row)})
-        entry["count"] += 1
+        entry = per_conversation.setdefault(row["conversation_id"], {"n": 0, "at": at, "preview": payloads.preview(row)})
+        entry["n"] += 1
         if at >= entry["at"]:
             entry.update(at=at, preview=payloads.preview(row))
-    params = [{"id": cid, **values} for cid, values in sorted(per_conversation.items(), key=lambda item: str(item[0]))]
-    BUMP_CONVERSATION.run(conn, params)
+    BUMP_CONVERSATIONS.run(conn, [{"id": cid, **values} for cid, values in sorted(per_conversation.items())])

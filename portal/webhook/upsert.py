@@ -1,9 +1,10 @@
-"""Conflict-tolerant INSERTs for SQLite and PostgreSQL (the only two backends).
+"""Conflict-tolerant INSERTs for SQLite and PostgreSQL (the only two backends), for the
+less frequent rows (account events, unrouted changes, pending statuses).
 
 Both dialects spell ON CONFLICT the same way in SQLAlchemy but through their
-own `insert`; these helpers pick it from the connection. `rows` is a list of
+own `insert`; this helper picks it from the connection. `rows` is a list of
 dicts with the same keys: SQLAlchemy sends them as multi-row statements
-("insertmanyvalues"), RETURNING included.
+("insertmanyvalues"), RETURNING included. (The message path uses fastsql.py.)
 """
 from __future__ import annotations
 
@@ -27,13 +28,4 @@ def insert_ignoring_conflicts(conn, table, rows: list[dict], keys: list[str], re
     if returning is None:
         conn.execute(statement, rows)
         return []
-    return conn.execute(statement.returning(*_columns(returning)), rows).all()
-
-
-def upsert(conn, table, rows: list[dict], keys: list[str], assignments, returning) -> list:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE SET assignments(excluded) RETURNING ...: every row comes back."""
-    if not rows:
-        return []
-    statement = _insert(conn, table)
-    statement = statement.on_conflict_do_update(index_elements=keys, set_=assignments(statement.excluded))
     return conn.execute(statement.returning(*_columns(returning)), rows).all()

@@ -120,3 +120,35 @@ def test_database_unreachable_answers_503(client, two_products, monkeypatch):
     assert p.post_signed(client, batch("down", n=2)).status_code == 503
     monkeypatch.undo()
     assert p.post_signed(client, batch("down", n=2)).json["stored"] == 4
+
+
+def test_contact_and_conversation_created_meanwhile_by_another_worker(client, two_products, monkeypatch):
+    """Read, then insert only what is missing: if another worker inserted the same contact and
+    conversation in between, the conflict-tolerant insert returns nothing and they are read again."""
+    from portal.webhook import ingest
+
+    p.post_signed(client, p.envelope(p.messages_change(NUMBER_A, [p.text_message("wamid.first")])))
+    real_read = ingest.KNOWN_SENDERS.run
+
+    def read_before_the_other_worker_committed(conn, numbers, senders):
+        return [(product_id, number, None, None, None, None) for product_id, number, *_ in real_read(conn, numbers, senders)]
+
+    monkeypatch.setattr(ingest.KNOWN_SENDERS, "run", read_before_the_other_worker_committed)
+    answer = p.post_signed(client, p.envelope(p.messages_change(NUMBER_A, [p.text_message("wamid.second")])))
+    assert answer.status_code == 200 and answer.json["stored"] == 1
+    assert count(Contact) == 1 and count(Conversation) == 1
+    assert unread_total() == 2
+    first, second = db.session.execute(select(Message).order_by(Message.wamid)).scalars().all()
+    assert first.conversation_id == second.conversation_id is not None
+
+
+def test_driver_error_on_the_fast_path_is_a_503_not_a_500(client, two_products, monkeypatch):
+    """The message path runs on the driver's cursor; its errors still reach the 503 handler."""
+    from portal.webhook import ingest
+
+    monkeypatch.setattr(ingest.INSERT_MESSAGES, "_sql", lambda prepared, count: "INSERT INTO no_such_table VALUES (1)")
+    answer = p.post_signed(client, batch("driver", n=2))
+    assert answer.status_code == 503
+    monkeypatch.undo()
+    assert count(Message) == 0 and count(Contact) == 0
+    assert p.post_signed(client, batch("driver", n=2)).json["stored"] == 4

@@ -7,7 +7,6 @@ from portal.extensions import db
 from portal.models import AccountEvent, Conversation, Message, UnroutedChange
 from portal.signals import numbers_linked
 from tests.webhook import payloads as p
-from tests.webhook.conftest import NUMBER_A, WABA_A
 
 NEW_NUMBER = "109999999999001"
 NEW_WABA = "209999999999001"
