@@ -224,6 +224,18 @@ def main() -> int:
                     events.append(f"t={time.time() - began:.1f}s PostgreSQL started "
                                   f"(down {outage.window[1] - outage.window[0]:.1f}s)")
 
+        def probe_thread():
+            """A load balancer's view: /healthz (process up) and /readyz (database reachable)."""
+            session = requests.Session()
+            while not stop.wait(0.5):
+                for path in ("/healthz", "/readyz"):
+                    started = time.time()
+                    try:
+                        status = session.get(portal_url + path, timeout=5).status_code
+                    except requests.RequestException:
+                        status, session = None, requests.Session()
+                    recorder.add(f"GET {path}", status, started)
+
         print(f"load for {load_seconds:.0f} s: {args.rate:.0f} customer POST/s offered, {len(agents)} agents, "
               f"faults: kill-worker={args.kill_worker} stop-postgres={args.stop_postgres} graph={args.graph_faults}",
               flush=True)
@@ -231,7 +243,7 @@ def main() -> int:
         threads += [threading.Thread(target=customers.run, args=(stop, i), daemon=True) for i in range(customers.threads)]
         threads += [threading.Thread(target=a.run, args=(stop, i), daemon=True) for i, a in enumerate(agents)]
         threads += [threading.Thread(target=injector.run, args=(stop,), daemon=True),
-                    threading.Thread(target=faults_thread, daemon=True)]
+                    threading.Thread(target=faults_thread, daemon=True), threading.Thread(target=probe_thread, daemon=True)]
         for thread in threads:
             thread.start()
         stop.wait(load_seconds)
@@ -291,6 +303,8 @@ def main() -> int:
             "webhook_p50_ms": round(percentile(ok_latencies, 0.5), 1),
             "webhook_p99_ms": round(percentile(ok_latencies, 0.99), 1),
             "feed_polls": sum(a.polls for a in agents), "drained": drained,
+            "readyz": dict(Counter(f"{a.status} {'during outage' if outage.window and outage.window[0] <= a.at <= outage.window[1] + OUTAGE_GRACE else 'outside'}"
+                                   for a in recorder.attempts if a.endpoint == "GET /readyz")),
             "http_attempts": len(attempts), "errors_by_endpoint": errors, "5xx_outside_faults": outside,
             "webhook_503_during_outage": webhook_503_outage, "webhook_other_during_outage": webhook_other_outage,
             "database": db_result, "pages": page_result,
