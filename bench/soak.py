@@ -115,6 +115,13 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def _cpu_seconds() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def classify(attempts, outage, kills) -> dict:
     """5xx and no-answer per endpoint, inside the injected faults or outside them."""
     def in_outage(t):
@@ -240,6 +247,7 @@ def main() -> int:
               f"faults: kill-worker={args.kill_worker} stop-postgres={args.stop_postgres} graph={args.graph_faults}",
               flush=True)
         load_started = time.time()
+        cpu_before, load_before = _cpu_seconds(), os.getloadavg()[0]
         threads += [threading.Thread(target=customers.run, args=(stop, i), daemon=True) for i in range(customers.threads)]
         threads += [threading.Thread(target=a.run, args=(stop, i), daemon=True) for i, a in enumerate(agents)]
         threads += [threading.Thread(target=injector.run, args=(stop,), daemon=True),
@@ -249,6 +257,7 @@ def main() -> int:
         stop.wait(load_seconds)
         stop.set()
         load_ended = time.time()
+        harness_cpu, load_after = _cpu_seconds() - cpu_before, os.getloadavg()[0]
         for thread in threads:
             thread.join(timeout=max(1, hard_deadline - time.time()))
         requests.post(f"{sandbox_url}/soak/faults", json={"rate": 0}, timeout=5)
@@ -282,6 +291,10 @@ def main() -> int:
                                  for what, n in per.items() if what.startswith("503 during"))
         webhook_other_outage = sum(n for k, per in errors.items() if k.endswith("/webhook")
                                    for what, n in per.items() if "during" in what and not what.startswith("503"))
+        by_endpoint = defaultdict(list)
+        for a in recorder.attempts:
+            if a.status is not None and a.status < 500:
+                by_endpoint[a.endpoint].append(a.ms)
         ok_latencies = [a.ms for a in recorder.attempts if a.endpoint == "POST /webhook" and a.status == 200]
         acked = [s for s in customers.sent.values() if s.acked]
         seconds = load_ended - load_started
@@ -291,7 +304,9 @@ def main() -> int:
                        if a.endpoint == "POST /webhook" and a.status == 200 and a.at < load_started + 5 * full_buckets)
         figures = {
             "run": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpus": os.cpu_count(),
-            "seconds": round(seconds, 1), "offered_post_per_s": args.rate,
+            "seconds": round(seconds, 1),
+            "machine_load_1m_before_after": [round(load_before, 1), round(load_after, 1)],
+            "load_generator_cpu_share": round(harness_cpu / seconds, 2), "offered_post_per_s": args.rate,
             "faults": {"kill_worker": args.kill_worker, "stop_postgres": args.stop_postgres,
                        "graph_faults": args.graph_faults}, "fault_events": events,
             "graph_fault_counts": state["faults"],
@@ -305,7 +320,9 @@ def main() -> int:
             "feed_polls": sum(a.polls for a in agents), "drained": drained,
             "readyz": dict(Counter(f"{a.status} {'during outage' if outage.window and outage.window[0] <= a.at <= outage.window[1] + OUTAGE_GRACE else 'outside'}"
                                    for a in recorder.attempts if a.endpoint == "GET /readyz")),
-            "http_attempts": len(attempts), "errors_by_endpoint": errors, "5xx_outside_faults": outside,
+            "http_attempts": len(attempts),
+            "latency_ms_by_endpoint": {e: {"n": len(v), "p50": round(percentile(v, 0.5), 1), "p99": round(percentile(v, 0.99), 1)}
+                                       for e, v in sorted(by_endpoint.items())}, "errors_by_endpoint": errors, "5xx_outside_faults": outside,
             "webhook_503_during_outage": webhook_503_outage, "webhook_other_during_outage": webhook_other_outage,
             "database": db_result, "pages": page_result,
         }

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import random
 import re
+import uuid
 from collections import Counter, defaultdict
 
 from sqlalchemy import create_engine, text
 
 from portal.config import _database_url
+from portal.inbox.queries import CONVERSATIONS_PAGE
 from portal.inbox.sending import RETRYABLE_CODES
 
 from .load import UUID, Agent, Customers
@@ -129,6 +131,11 @@ def check_pages(agents: list[Agent], database_url: str, product_ids: list[str], 
         conversations = defaultdict(set)
         for c, p in conn.execute(text("SELECT id, product_id FROM conversations")).all():
             conversations[str(p)].add(str(c))
+        latest = {}  # what the conversations page must show: the most recent CONVERSATIONS_PAGE
+        for pid in product_ids:
+            latest[pid] = {str(c) for (c,) in conn.execute(text(
+                "SELECT id FROM conversations WHERE product_id = :p "
+                "ORDER BY last_message_at DESC NULLS LAST, id DESC LIMIT :n"), {"p": uuid.UUID(pid), "n": CONVERSATIONS_PAGE})}
         message_conversation = {str(m): str(c) for m, c in conn.execute(text("SELECT id, conversation_id FROM messages")).all()}
     engine.dispose()
     feed_shown = feed_twice = 0
@@ -137,9 +144,9 @@ def check_pages(agents: list[Agent], database_url: str, product_ids: list[str], 
         listing = agent.session.get(f"{agent.base}/p/{pid}/conversations", timeout=30)
         pages += 1
         shown = set(re.findall(r'href="/p/' + pid + r'/conversations/(' + UUID + r')"', listing.text))
-        if listing.status_code != 200 or shown != conversations[pid]:
-            problems.append(f"product {agent.product}: conversations page shows {len(shown)}, database has "
-                            f"{len(conversations[pid])} (HTTP {listing.status_code})")
+        if listing.status_code != 200 or shown != latest[pid]:
+            problems.append(f"product {agent.product}: conversations page shows {len(shown)} conversations, not the "
+                            f"{len(latest[pid])} latest of its {len(conversations[pid])} (HTTP {listing.status_code})")
         for conversation in rng.sample(sorted(conversations[pid]), min(3, len(conversations[pid]))):
             page = agent.session.get(f"{agent.base}/p/{pid}/conversations/{conversation}", timeout=30)
             pages += 1
