@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 
 from flask import g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db, login
@@ -43,10 +44,8 @@ def init_app(app):
     @app.errorhandler(OperationalError)
     def _database_unavailable(error: OperationalError):
         # The database is down or restarting (or gave up on a lock): a 503 to try again, not a bug report.
-        try:
+        with suppress(SQLAlchemyError):  # the connection may be gone already
             db.session.rollback()
-        except Exception:  # the connection may be gone already
-            pass
         log.warning("database unavailable on %s %s: %s", request.method, request.path,
                     type(error.orig).__name__ if error.orig is not None else type(error).__name__)
         g._login_user = login.anonymous_user()  # the page must not load the user: that needs the database
