@@ -30,7 +30,6 @@ import os
 import random
 import signal
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -42,10 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import requests  # noqa: E402
-
-from soaklib import checks, processes  # noqa: E402
-from soaklib.load import Agent, Customers, Number, Recorder, StatusInjector, WebhookSender  # noqa: E402
+import requests
+from soaklib import checks, processes
+from soaklib.load import Agent, Customers, Number, Recorder, StatusInjector, WebhookSender
 
 APP_ID = "1000000000000001"
 APP_SECRET = "soak-app-secret-7d41"
@@ -175,7 +173,6 @@ def main() -> int:
 
     with ExitStack() as stack:
         stack.callback(outage.start)
-        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="maestra-soak-")))
         logs = ROOT / "instance" / "soak-logs"
         logs.mkdir(parents=True, exist_ok=True)
         print("starting: PostgreSQL database, sandbox, gunicorn ...", flush=True)
@@ -203,7 +200,7 @@ def main() -> int:
         hard_deadline = time.time() + load_seconds + 60  # retries keep going a while after the load stops
         sender = WebhookSender(f"{portal_url}/webhook", APP_SECRET, recorder, hard_deadline)
         customers = Customers(numbers, CUSTOMER_IDS, sender, args.rate, threads=12)
-        injector = StatusInjector(sandbox_url, {n.phone_id: n for n in numbers}, customers, sender)
+        injector = StatusInjector(sandbox_url, {n.phone_id: n for n in numbers}, sender)
         agents = [Agent(portal_url, i, p["id"], p["email"], PASSWORD, recorder, reply_every=3.0, poll_every=1.0)
                   for i, p in enumerate(products)]
         for agent in agents:

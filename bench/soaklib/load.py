@@ -184,20 +184,23 @@ class Customers:
             else:
                 next_at = time.time()  # behind: do not burst to catch up
 
-    def status_body(self, number: Number, wamid: str, recipient: str, statuses: list[str]) -> bytes:
-        now = int(time.time())
-        changes = [payloads.status_change(number.phone, wamid, s, recipient, now) for s in statuses]
-        return json.dumps(payloads.envelope(number.waba_id, changes, now), separators=(",", ":")).encode()
 
 
 class StatusInjector:
     """Sends, for outbound messages Meta (the sandbox) accepted, their sent/delivered/read statuses
     again in a shuffled order: sometimes all in one POST, sometimes one POST each."""
 
-    def __init__(self, sandbox_url: str, numbers: dict[str, Number], customers: Customers, sender: WebhookSender):
-        self.sandbox_url, self.numbers, self.customers, self.sender = sandbox_url, numbers, customers, sender
+    def __init__(self, sandbox_url: str, numbers: dict[str, Number], sender: WebhookSender):
+        self.sandbox_url, self.numbers, self.sender = sandbox_url, numbers, sender
         self.done: set[str] = set()
         self.posts = 0
+
+    @staticmethod
+    def status_body(number: Number, wamid: str, recipient: str, statuses: list[str]) -> bytes:
+        """One POST carrying `statuses` of one message, one change each, in the order given."""
+        now = int(time.time())
+        changes = [payloads.status_change(number.phone, wamid, s, recipient, now) for s in statuses]
+        return json.dumps(payloads.envelope(number.waba_id, changes, now), separators=(",", ":")).encode()
 
     def pass_once(self, rng: random.Random) -> None:
         try:
@@ -212,9 +215,9 @@ class StatusInjector:
             rng.shuffle(order)
             number = self.numbers[info["phone_id"]]
             if rng.random() < 0.5:
-                bodies = [self.customers.status_body(number, wamid, info["wa_id"], order)]
+                bodies = [self.status_body(number, wamid, info["wa_id"], order)]
             else:
-                bodies = [self.customers.status_body(number, wamid, info["wa_id"], [s]) for s in order]
+                bodies = [self.status_body(number, wamid, info["wa_id"], [s]) for s in order]
             for body in bodies:
                 self.sender.deliver(body)
                 self.posts += 1

@@ -150,7 +150,7 @@ class PostgresOutage:
                 return
             for attempt in range(5):
                 result = subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", *_cluster(), "start"],
-                                        capture_output=True, timeout=60)
+                                        capture_output=True, timeout=60, check=False)
                 if result.returncode == 0 or b"already running" in result.stderr:
                     break
                 time.sleep(1)

@@ -31,8 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-import requests  # noqa: E402
-from flask import Blueprint, jsonify, request  # noqa: E402
+import requests
+from flask import Blueprint, jsonify, request
 
 GRAPH_PATH = re.compile(r"^/v\d+\.\d+/")
 # Meta's own answer to a transient failure (HTTP 500).
