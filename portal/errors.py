@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 
-from flask import jsonify, render_template, request
+from flask import g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .extensions import db
+from .extensions import db, login
 from .pages import is_fragment_request
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,16 @@ def init_app(app):
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         return render_error(error.code or 500, error.name, error.description or "")
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(error: OperationalError):
+        # The database is down or restarting (or gave up on a lock): a 503 to try again, not a bug report.
+        with suppress(SQLAlchemyError):  # the connection may be gone already
+            db.session.rollback()
+        log.warning("database unavailable on %s %s: %s", request.method, request.path,
+                    type(error.orig).__name__ if error.orig is not None else type(error).__name__)
+        g._login_user = login.anonymous_user()  # the page must not load the user: that needs the database
+        return render_error(503, "Service Unavailable", "The portal cannot reach its database right now. Try again in a moment.")
 
     @app.errorhandler(Exception)
     def _unexpected(error):

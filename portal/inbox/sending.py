@@ -37,10 +37,13 @@ RECONNECT_WORDS = (
 )
 RATE_LIMIT_WORDS = "WhatsApp is limiting how fast this number can send. Try again shortly."
 UNREACHABLE_WORDS = "Meta could not be reached. Try again shortly."
+TEMPORARY_WORDS = "Meta had a temporary problem and did not send the message. Try again shortly."
 NO_ACCOUNT_WORDS = "This conversation's number is no longer connected to the product, so replies cannot be sent."
 
+# Meta's "temporary issue, retry later" errors (API Unknown, API Service; HTTP 500, is_transient).
+TRANSIENT_CODES = {1, 2}
 # Failures a new attempt can fix (later, or after a reconnect); None = Meta never answered.
-RETRYABLE_CODES = RATE_LIMIT_CODES | TOKEN_INVALID_CODES | {None}
+RETRYABLE_CODES = RATE_LIMIT_CODES | TOKEN_INVALID_CODES | TRANSIENT_CODES | {None}
 
 
 class SendRefused(Exception):
@@ -170,6 +173,8 @@ def _failed(message: Message, account: WhatsAppAccount, error: GraphError) -> Ou
         problem, words = "rate_limited", RATE_LIMIT_WORDS
     elif error.kind in ("timeout", "network", "http"):
         problem, words = "rate_limited", UNREACHABLE_WORDS
+    elif error.code in TRANSIENT_CODES:
+        problem, words = "rate_limited", TEMPORARY_WORDS
     else:
         problem, words = "meta", f"Meta refused the message: {error.message}" + (f" (code {error.code})" if error.code else "")
     log.info("send of message %s failed: code=%s kind=%s fbtrace_id=%s", message.id, error.code, error.kind, error.fbtrace_id)
