@@ -139,7 +139,7 @@ def apply_statuses_that_arrived_first(message: Message) -> None:
     apply = getattr(statuses, "apply_pending_statuses", None)
     if apply is None:
         return
-    apply(message)
+    apply(message.product_id, message.wamid)
     db.session.commit()
 
 
