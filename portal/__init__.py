@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from jinja2 import BytecodeCache
 
 from .config import ConfigError, load_config
 from .database import render_migration_item
@@ -10,10 +11,30 @@ from .extensions import csrf, db, htmx, limiter, login, migrate
 __all__ = ["ConfigError", "create_app"]
 
 
+class _ProcessBytecodeCache(BytecodeCache):
+    """Compiled templates shared by every app the process builds (keys include the
+    source checksum, so an edited template is compiled again)."""
+
+    def __init__(self):
+        self._store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        code = self._store.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket):
+        self._store[bucket.key] = bucket.bytecode_to_string()
+
+
+_BYTECODE_CACHE = _ProcessBytecodeCache()
+
+
 def create_app(overrides: dict | None = None) -> Flask:
     """Build the portal. Settings come from the environment (and .env), then `overrides`."""
     app = Flask(__name__, instance_relative_config=True, template_folder="../templates", static_folder="../static")
     app.config.from_mapping(load_config(app.instance_path, overrides))
+    app.jinja_options = {**app.jinja_options, "bytecode_cache": _BYTECODE_CACHE}
 
     db.init_app(app)
     migrate.init_app(

@@ -45,6 +45,7 @@ DEFAULTS: dict[str, object] = {
     "WEBHOOK_MAX_BYTES": 4 * 1024 * 1024,
     "LOG_LEVEL": "INFO",
     "LOG_FORMAT": None,  # json (production) or text (demo, test)
+    "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug's scrypt defaults (n=2**15)
 }
 
 # Values in the demo: a local Meta stand-in on its own port (see portal/sandbox).
@@ -102,6 +103,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     cfg["SQLALCHEMY_DATABASE_URI"] = _database_url(cfg.get("DATABASE_URL"), instance_path)
     cfg["LOG_FORMAT"] = cfg["LOG_FORMAT"] or ("json" if env_name == "production" else "text")
     cfg["TESTING"] = env_name == "test"
+    if env_name == "test" and "PASSWORD_HASH_METHOD" not in overrides:
+        cfg["PASSWORD_HASH_METHOD"] = "scrypt:1024:8:1"  # still scrypt, cheap enough for thousands of test logins
     cfg["SESSION_COOKIE_HTTPONLY"] = True
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
     cfg["SESSION_COOKIE_SECURE"] = env_name == "production"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from flask import current_app, g
 from flask_login import current_user
-from sqlalchemy import select
 
 from .extensions import db
 

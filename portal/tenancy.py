@@ -20,7 +20,7 @@ from functools import wraps
 from flask import Blueprint, abort, g, has_app_context, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import event, select
-from sqlalchemy.orm import Session, with_loader_criteria
+from sqlalchemy.orm import Session, joinedload, with_loader_criteria
 
 from .extensions import db
 from .models import Membership, Product
@@ -67,16 +67,30 @@ def product_blueprint(name: str, import_name: str, **kwargs) -> Blueprint:
 def _enter_product_scope():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+    if enter_product_as_member(g.requested_product_id) is None:
+        abort(404)
+
+
+def enter_product_as_member(product_id) -> Membership | None:
+    """Load the current user's membership of `product_id` and put that product in scope.
+
+    Returns None (and enters nothing) when the user is not a member: callers answer
+    404, the same as for a product that does not exist. Every product page comes
+    through here, and so does the one product flow that cannot carry the product in
+    its URL (Meta's OAuth callback).
+    """
     membership = db.session.execute(
         select(Membership)
-        .where(Membership.product_id == g.requested_product_id, Membership.user_id == current_user.id)
+        .options(joinedload(Membership.product))  # one query for both, on every product page
+        .where(Membership.product_id == product_id, Membership.user_id == current_user.id)
         .execution_options(all_products=True)
     ).scalar_one_or_none()
     if membership is None:
-        abort(404)
+        return None
     g.membership = membership
     g.product = membership.product
     g.tenant_product_id = membership.product_id
+    return membership
 
 
 def enter_product(product_id: uuid.UUID) -> None:

@@ -4,16 +4,15 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from .. import audit, signals
 from ..extensions import db
-from ..models import MANAGER_ROLES, Membership, WhatsAppAccount
+from ..models import MANAGER_ROLES, WhatsAppAccount
 from ..meta.oauth import authorization_url
 from ..pages import htmx_response, is_fragment_request, render_page_or_fragment
-from ..tenancy import current_product, enter_product, get_or_404, require_role
+from ..tenancy import current_product, enter_product_as_member, get_or_404, require_role
 from . import bp, callback_bp
 from .attempts import StateError, consume_attempt, start_attempt
 from .linking import ConnectError, MissingWhatsAppAccess, NoPhoneNumbers, NumberTaken, link_product
@@ -62,18 +61,12 @@ def callback():
         log.info("meta callback refused: state %s", error.reason)
         return _page("connect/problem.html", 400, title="This sign-in cannot be used", message=error.message)
 
-    membership = db.session.execute(
-        select(Membership)
-        .where(Membership.product_id == attempt.product_id, Membership.user_id == current_user.id)
-        .execution_options(all_products=True)
-    ).scalar_one_or_none()
+    membership = enter_product_as_member(attempt.product_id)
     if membership is None:
         return _page("connect/problem.html", 404, title="Not Found", message="That product does not exist.")
     if not membership.can_manage:
         return _page("connect/problem.html", 403, title="Forbidden",
                      message="Only owners and admins of the product can connect it to Meta.")
-    enter_product(membership.product_id)
-    g.product, g.membership = membership.product, membership
 
     if request.args.get("error"):
         reason = request.args.get("error_reason") or request.args.get("error")

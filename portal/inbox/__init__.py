@@ -24,11 +24,7 @@ def init_app(app):
         from . import queries
 
         def accounts_needing_reconnect():
-            """Numbers of the product in scope that cannot send until reconnected (computed once per request)."""
-            if g.get("tenant_product_id") is None:
-                return []
-            if "inbox_reconnect" not in g:
-                g.inbox_reconnect = queries.accounts_needing_reconnect()
-            return g.inbox_reconnect
+            """Numbers of the product in scope that cannot send until reconnected."""
+            return queries.accounts_needing_reconnect() if g.get("tenant_product_id") is not None else []
 
         return {"accounts_needing_reconnect": accounts_needing_reconnect}

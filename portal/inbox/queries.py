@@ -6,7 +6,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import has_request_context, request
 from sqlalchemy import select, tuple_
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import NEEDS_RECONNECT, Contact, Conversation, Message, WhatsAppAccount
@@ -83,7 +85,7 @@ def quoted_messages(messages) -> dict[str, Message]:
 def conversations(page: int = CONVERSATIONS_PAGE) -> list[Conversation]:
     """The product's conversations, most recent first, with their contacts."""
     stmt = (
-        select(Conversation).join(Conversation.contact)
+        select(Conversation).options(joinedload(Conversation.contact))  # one query, not one per row
         .order_by(Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc())
         .limit(page)
     )
@@ -91,15 +93,18 @@ def conversations(page: int = CONVERSATIONS_PAGE) -> list[Conversation]:
 
 
 def accounts() -> list[WhatsAppAccount]:
-    """The product's numbers."""
-    return list(db.session.execute(select(WhatsAppAccount).order_by(WhatsAppAccount.created_at)).scalars().all())
+    """The product's numbers (a handful), loaded once per request: labels, reply box and banner all use them."""
+    cache = request.environ.setdefault("maestra.inbox", {}) if has_request_context() else {}
+    if "accounts" not in cache:
+        cache["accounts"] = list(
+            db.session.execute(select(WhatsAppAccount).order_by(WhatsAppAccount.created_at)).scalars().all()
+        )
+    return cache["accounts"]
 
 
 def account_for(phone_number_id: str) -> WhatsAppAccount | None:
     """The product's account of a number (None if the number is not, or no longer, the product's)."""
-    return db.session.execute(
-        select(WhatsAppAccount).where(WhatsAppAccount.phone_number_id == phone_number_id)
-    ).scalar_one_or_none()
+    return next((a for a in accounts() if a.phone_number_id == phone_number_id), None)
 
 
 def accounts_needing_reconnect() -> list[WhatsAppAccount]:

@@ -22,10 +22,9 @@ def mark_read(conversation: Conversation) -> None:
         .values(read_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
-    if not changed and not conversation.unread_count:
-        return
-    conversation.unread_count = 0
-    db.session.commit()
+    if conversation.unread_count:
+        conversation.unread_count = 0
+    db.session.commit()  # also when nothing changed: end the write transaction the UPDATE opened
     if changed and current_app.config.get("META_SEND_READ_RECEIPTS"):
         send_read_receipt(conversation)
 

@@ -31,17 +31,19 @@ MAX_TICKS_PER_POLL = 100
 def feed():
     """The feed panel; with ?after=<cursor>, only what is new since (204 when nothing is)."""
     number = request.args.get("number") or None
-    accounts = queries.accounts()
-    context = {"number": number, "accounts": accounts, "numbers": queries.number_labels(accounts)}
     if "after" in request.args:
         window = queries.since(_cursor_arg("after"), number=number)
         if not window.new:
-            return htmx_response("", 204)
-        return render_template("inbox/_feed_new.html", window=window,
-                               names=queries.contact_names(window.new), **context)
+            return htmx_response("", 204)  # the common poll: one indexed query, nothing rendered
+        return render_template("inbox/_feed_new.html", **_feed_context(window, number))
     window = queries.latest(number=number)
-    return render_page_or_fragment("inbox/feed.html", "inbox/_feed.html", window=window,
-                                   names=queries.contact_names(window.new), **context)
+    return render_page_or_fragment("inbox/feed.html", "inbox/_feed.html", **_feed_context(window, number))
+
+
+def _feed_context(window, number: str | None) -> dict:
+    accounts = queries.accounts()
+    return {"window": window, "number": number, "accounts": accounts, "numbers": queries.number_labels(accounts),
+            "names": queries.contact_names(window.new)}
 
 
 # ---- conversations -------------------------------------------------------------------------
@@ -134,7 +136,8 @@ def retry_message(conversation_id, message_id):
         account = sending.sending_account(conv)
     except sending.SendRefused as refused:
         return _refused(conv, refused, None, "")
-    sending.mark_pending_again(message)
+    if not sending.claim_for_retry(message):
+        return render_error(409, "Already retried", "This message is already being sent again.")
     return _sent(conv, sending.deliver(message, account), replace=True)
 
 
@@ -217,12 +220,13 @@ def _refused(conv: Conversation, refused: sending.SendRefused, reply_to, body: s
     status = 422 if refused.kind == "invalid" else 409
     blocked = None if refused.kind == "invalid" else refused.words
     error = refused.words if refused.kind == "invalid" else None
-    if not is_fragment_request():
-        flash(refused.words, "error")
-        return redirect(url_for(".conversation", conversation_id=conv.id), 303)
+    body = body if blocked is None else ""
+    if not is_fragment_request():  # a plain form post: the whole page, with the reply box saying why
+        context = _thread_context(conv, queries.latest(conversation_id=conv.id, page=queries.THREAD_PAGE))
+        context.update(blocked=blocked or context["blocked"], error=error, reply_to=reply_to, body=body)
+        return render_template("inbox/conversation.html", **context), status
     html = render_template("inbox/_reply_box.html", conversation=conv, blocked=blocked, error=error,
-                           reply_to=reply_to, body=body if blocked is None else "",
-                           reconnect_banner=refused.kind == "reconnect")
+                           reply_to=reply_to, body=body, reconnect_banner=refused.kind == "reconnect")
     return htmx_response(html, status, retarget="#reply-box", reswap="outerHTML")
 
 

@@ -11,16 +11,21 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import update
+
 from .. import audit
 from ..extensions import db
 from ..meta.graph import RATE_LIMIT_CODES, TOKEN_INVALID_CODES, WINDOW_CLOSED_CODE, Graph, GraphError
 from ..models import NEEDS_RECONNECT, OUTBOUND, Conversation, Message, WhatsAppAccount, utcnow
+from ..webhook.statuses import apply_pending_statuses
 from . import queries
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 4096
-STALE_PENDING = timedelta(minutes=2)  # longer than any Graph timeout: the send died half-way
+# Longer than any Graph timeout: the process died between storing and sending. (Or, rarely, after Meta
+# accepted it but before the wamid was stored: a retry may then send it twice; a stuck reply is worse.)
+STALE_PENDING = timedelta(minutes=2)
 
 WINDOW_CLOSED_WORDS = (
     "The 24-hour window is closed: the customer last wrote more than 24 hours ago, so WhatsApp "
@@ -120,27 +125,27 @@ def retryable(message: Message) -> bool:
     return message.status == "pending" and message.status_at is not None and utcnow() - message.status_at > STALE_PENDING
 
 
-def mark_pending_again(message: Message) -> None:
-    message.status = "pending"
-    message.status_at = utcnow()
-    message.error_code = message.error_title = None
-    db.session.commit()
+def claim_for_retry(message: Message) -> bool:
+    """Put a retryable message back to pending, unless another click or agent already did. Commits.
+
+    A conditional UPDATE, so two retries at once cannot both send it."""
+    claimed = db.session.execute(
+        update(Message)
+        .where(Message.id == message.id, Message.wamid.is_(None), Message.status == message.status,
+               Message.status_at == message.status_at)
+        .values(status="pending", status_at=utcnow(), error_code=None, error_title=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    db.session.commit()  # also expires `message`, which reloads as it now stands
+    return claimed
 
 
 def apply_statuses_that_arrived_first(message: Message) -> None:
-    """MERGE POINT (webhook feature): a status webhook can beat the Graph answer that tells
-    us the wamid; the webhook keeps such statuses as PendingStatus rows, and its
-    portal/webhook/statuses.py applies them. This is the single call site; it is
-    guarded so the inbox works without that module."""
-    try:
-        from ..webhook import statuses  # noqa: PLC0415 (optional until the webhook branch is merged)
-    except ImportError:
-        return
-    apply = getattr(statuses, "apply_pending_statuses", None)
-    if apply is None:
-        return
-    apply(message.product_id, message.wamid)
-    db.session.commit()
+    """A status webhook can beat the Graph answer that tells us the wamid; the webhook
+    keeps such statuses, and applying them now moves the message to its real state."""
+    if message.wamid and apply_pending_statuses(message.product_id, message.wamid):
+        db.session.commit()
+        db.session.refresh(message)
 
 
 def _wamid(answer: dict) -> str:

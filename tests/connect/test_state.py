@@ -10,7 +10,7 @@ from portal.extensions import db
 from portal.models import ConnectAttempt, WhatsAppAccount, utcnow
 from portal.connect.attempts import state_hash
 
-from .conftest import connect, snapshot, start_connect
+from .conftest import snapshot, start_connect
 
 
 def _callback(client, state, code="code-alice-0", **extra):

@@ -1,7 +1,6 @@
 """The suite's secret scan really catches a leak (so its silence means something)."""
 import logging
 
-import pytest
 import requests
 import responses
 

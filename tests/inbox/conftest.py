@@ -5,7 +5,6 @@ Tests run outside product scope, so every row names its product explicitly.
 from __future__ import annotations
 
 import itertools
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -98,7 +97,3 @@ def feed_url(product, **query) -> str:
     from urllib.parse import urlencode
 
     return f"/p/{product.id}/feed" + ("?" + urlencode(query) if query else "")
-
-
-def new_id() -> uuid.UUID:
-    return uuid.uuid4()

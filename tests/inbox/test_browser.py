@@ -127,3 +127,30 @@ def test_webhook_message_appears_in_open_feed(browser, live):
     assert response.status == 200, response.text()
     page.wait_for_selector("#feed-list .feed-item:has-text('Hola desde el webhook')", timeout=10_000)
     assert page.evaluate("window.__sameDocument") is True
+
+
+def test_reply_appears_pending_then_sent_once(browser, live):
+    import responses
+
+    app, base_url, product_id = live
+    store_message_as_the_webhook_would(app, product_id, "Do you deliver today?")
+    with app.app_context():
+        conversation_id = db.session.execute(db.select(Conversation.id)).scalar_one()
+    with responses.RequestsMock() as meta:
+        def slow_accept(request):
+            time.sleep(2.5)  # long enough for the page's own poll to show the reply as pending first
+            return 200, {}, json.dumps({"messages": [{"id": "wamid.REPLY"}]})
+
+        meta.add_callback(responses.POST, f"{app.config['META_GRAPH_URL']}/v25.0/{PHONE_NUMBER_ID}/messages",
+                          callback=slow_accept)
+        page = open_feed(browser, base_url, product_id)
+        page.goto(f"{base_url}/p/{product_id}/conversations/{conversation_id}")
+        page.fill("#reply-box textarea", "Yes, before 6 pm")
+        page.click("#reply-box button[type=submit]")
+        reply = page.locator(".msg-out", has_text="Yes, before 6 pm")
+        page.wait_for_selector(".msg-out .ticks[title='Sending']", timeout=10_000)
+        page.wait_for_selector(".msg-out .ticks[title='Sent']", timeout=10_000)
+        time.sleep(1.5)  # another poll or two: still one element
+        assert reply.count() == 1
+        assert page.input_value("#reply-box textarea") == ""
+        assert len(meta.calls) == 1

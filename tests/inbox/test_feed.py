@@ -116,3 +116,26 @@ def test_empty_feed_polls_then_shows_the_first_message(client, auth, inbox, make
     assert client.get(feed_url(product, after=cursor), headers=HX).status_code == 204
     first = inbox.message(inbox.conversation(inbox.account(product)), text="first ever")
     assert _feed_ids(client.get(feed_url(product, after=cursor), headers=HX).get_data(as_text=True)) == [str(first.id)]
+
+
+def test_a_poll_is_one_query_on_messages(app, client, auth, inbox, two_products):
+    from sqlalchemy import event
+
+    from portal.extensions import db
+
+    cardio = two_products[0]
+    auth.as_member(cardio.product)
+    cursor = _cursor(client.get(feed_url(cardio.product), headers=HX).get_data(as_text=True))
+    statements = []
+
+    def record(conn, cursor_, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert client.get(feed_url(cardio.product, after=cursor), headers=HX).status_code == 204
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    on_messages = [s for s in statements if "FROM messages" in s]
+    assert len(on_messages) == 1
+    assert "messages.product_id" in on_messages[0] and "messages.created_at >=" in on_messages[0]

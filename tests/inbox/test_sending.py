@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 import responses
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from portal.extensions import db
-from portal.models import NEEDS_RECONNECT, Message, WhatsAppAccount, utcnow
+from portal.models import NEEDS_RECONNECT, Message, PendingStatus, WhatsAppAccount, utcnow
 from tests.conftest import TEST_GRAPH_URL
 
 HX = {"HX-Request": "true"}
@@ -235,3 +235,49 @@ def test_plain_form_post_redirects_back(client, auth, two_products):
     response = client.post(send_url(tenant), data={"body": "no js", "csrf_token": auth.csrf_token()})
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/conversations/{tenant.conversation.id}")
+
+
+@responses.activate
+def test_statuses_that_arrived_before_the_wamid_are_applied_after_the_send(client, auth, two_products):
+    """Meta's "delivered" webhook can beat its own answer to the send: it is kept, then applied."""
+    tenant = two_products[0]
+    db.session.add(PendingStatus(product_id=tenant.product.id, wamid="wamid.EARLY", status="delivered",
+                                 status_at=utcnow()))
+    db.session.commit()
+    graph_ok(tenant, wamid="wamid.EARLY")
+    auth.as_member(tenant.product)
+    post(client, auth, tenant)
+    db.session.expire_all()
+    sent = db.session.execute(select(Message).where(Message.wamid == "wamid.EARLY")).scalar_one()
+    assert sent.status == "delivered"
+    assert db.session.execute(select(PendingStatus).where(PendingStatus.wamid == "wamid.EARLY")).first() is None
+
+
+def test_a_failed_message_is_claimed_for_retry_once(app, inbox, two_products):
+    from portal.inbox.sending import claim_for_retry
+    from portal.tenancy import enter_product, leave_product
+
+    tenant = two_products[0]
+    message = inbox.message(tenant.conversation, text="rate limited", direction="out", status="failed",
+                            error_code=130429, wamid=None, status_at=utcnow())
+    stale_copy = (message.status, message.status_at)
+    enter_product(tenant.product.id)
+    try:
+        assert claim_for_retry(message) is True
+        assert message.status == "pending"
+        # A second click that still saw the failed message claims nothing.
+        message.status, message.status_at = stale_copy
+        db.session.expunge(message)
+        assert claim_for_retry(message) is False
+    finally:
+        leave_product()
+
+
+def test_plain_form_post_with_bad_input_is_a_422_page_keeping_the_text(client, auth, two_products):
+    tenant = two_products[0]
+    auth.as_member(tenant.product)
+    response = client.post(send_url(tenant), data={"body": "x" * 4097, "csrf_token": auth.csrf_token()})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "<html" in html and "at most 4096" in html
+    assert "x" * 4097 in html  # what was typed is not lost
+    assert outbound(tenant.product) == []
