@@ -162,7 +162,8 @@ class Dispatcher:
                 on_due()
             except Exception:  # bookkeeping must never stop the webhooks
                 log.exception("sandbox: scheduled callback failed")
-        return self.deliver(body, summary, attempt, remember=False)
+        # A scheduled status is a webhook like any other ("resend last" may duplicate it); a retry is not new.
+        return self.deliver(body, summary, attempt, remember=attempt == 1)
 
 
 def _summarize(body: bytes) -> str:

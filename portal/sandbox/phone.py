@@ -118,7 +118,7 @@ def token_control(business_id, action):
         flash(f"{business.name}: {count} token(s) expired.", "success")
     elif action == "revoke":
         count = box.world.revoke_tokens(business.id)
-        flash(f"{business.name}: {count} token(s) revoked (the user removed the app).", "success")
+        flash(f"{business.name}: {count} token(s) revoked (Meta invalidated the session).", "success")
     elif action == "remove-app":
         count, status = box.remove_app(business.id)
         answer = f"HTTP {status}" if status else "no answer"

@@ -35,8 +35,10 @@ def _browser_missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for one test module. Not session-wide: another module's sync Playwright must
+    not start while this one's event loop is still running (Playwright refuses that)."""
     missing = _browser_missing()
     if missing:
         pytest.skip(missing)

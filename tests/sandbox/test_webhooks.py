@@ -203,3 +203,13 @@ def test_background_thread_delivers_scheduled_webhooks(recorder):
     finally:
         dispatcher.stop()
     assert len(recorder.posts) == 1
+
+
+def test_resend_last_can_duplicate_a_status(meta, box, recorder, subscribed):
+    customer_says(box, CARDIO_PHONE, ANA)
+    meta.call("POST", f"{CARDIO_PHONE}/messages", meta.token_for(CARDIO), json={
+        "messaging_product": "whatsapp", "to": ANA, "type": "text", "text": {"body": "ok"}})
+    box.dispatcher.flush()
+    box.resend_last()
+    assert recorder.posts[-1][1] == recorder.posts[-2][1]
+    assert _only_change(recorder.payloads()[-1])["value"]["statuses"][0]["status"] == "read"
