@@ -42,6 +42,7 @@ DEFAULTS: dict[str, object] = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "LOGIN_RATE_LIMIT": "10 per minute",
     "FEED_POLL_SECONDS": 2,
+    "META_SEND_READ_RECEIPTS": False,  # tell Meta when an agent opens a conversation (blue ticks)
     "WEBHOOK_MAX_BYTES": 4 * 1024 * 1024,
     "LOG_LEVEL": "INFO",
     "LOG_FORMAT": None,  # json (production) or text (demo, test)
@@ -58,6 +59,7 @@ DEMO_META = {
 }
 
 INT_KEYS = ("FEED_POLL_SECONDS", "WEBHOOK_MAX_BYTES")
+BOOL_KEYS = ("META_SEND_READ_RECEIPTS",)
 FLOAT_KEYS = ("META_HTTP_TIMEOUT",)
 
 
@@ -97,6 +99,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         cfg[key] = _number(cfg, key, int)
     for key in FLOAT_KEYS:
         cfg[key] = _number(cfg, key, float)
+    for key in BOOL_KEYS:
+        cfg[key] = _flag(cfg, key)
     cfg["TOKEN_ENCRYPTION_KEYS"] = _parse_keys(cfg["TOKEN_ENCRYPTION_KEYS"])
     cfg["META_GRAPH_URL"] = str(cfg["META_GRAPH_URL"]).rstrip("/")
     cfg["META_DIALOG_URL"] = str(cfg["META_DIALOG_URL"]).rstrip("/")
@@ -122,6 +126,18 @@ def _number(cfg: dict, key: str, kind):
         return kind(cfg[key])
     except (TypeError, ValueError):
         raise ConfigError(f"{key} must be a number, not {cfg[key]!r}") from None
+
+
+def _flag(cfg: dict, key: str) -> bool:
+    value = cfg[key]
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{key} must be true or false, not {value!r}")
 
 
 def _parse_keys(raw) -> list[str]:

@@ -7,7 +7,6 @@ as SKIPPED (never as passed).
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,36 +18,8 @@ from portal.extensions import db
 from portal.sandbox import create_app as create_sandbox
 from tests.conftest import TEST_APP_ID, TEST_APP_SECRET
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # E2E_SCREENSHOTS=docs/screenshots refreshes the README's pictures; by default they go to a temporary folder.
 SCREENSHOTS = os.environ.get("E2E_SCREENSHOTS")
-
-
-def _browser_missing() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright is not installed (pip install playwright)"
-    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
-        return "Debian's Chromium is missing (apt-get install -y chromium)"
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Chromium for one test module. Not session-wide: another module's sync Playwright must
-    not start while this one's event loop is still running (Playwright refuses that)."""
-    missing = _browser_missing()
-    if missing:
-        pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
-
-    executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

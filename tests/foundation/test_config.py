@@ -47,6 +47,15 @@ def test_bad_values_are_one_line_errors():
         create_app({**PRODUCTION, "PORTAL_ENV": "staging"})
     with pytest.raises(ConfigError, match="FEED_POLL_SECONDS"):
         create_app({**PRODUCTION, "FEED_POLL_SECONDS": "often"})
+    with pytest.raises(ConfigError, match="META_SEND_READ_RECEIPTS"):
+        create_app({**PRODUCTION, "META_SEND_READ_RECEIPTS": "maybe"})
+
+
+def test_flags_read_as_booleans(monkeypatch):
+    monkeypatch.setenv("META_SEND_READ_RECEIPTS", "false")
+    assert create_app({**PRODUCTION}).config["META_SEND_READ_RECEIPTS"] is False
+    monkeypatch.setenv("META_SEND_READ_RECEIPTS", "true")
+    assert create_app({**PRODUCTION}).config["META_SEND_READ_RECEIPTS"] is True
 
 
 def test_environment_variables_are_read(monkeypatch):

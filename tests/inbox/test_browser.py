@@ -6,7 +6,6 @@ Chromium with Playwright. Skipped, with the reason, where either is missing.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 import uuid
@@ -22,21 +21,7 @@ from tests.conftest import PASSWORD, TEST_APP_SECRET, _test_config
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 PHONE_NUMBER_ID = "106540352242922"
-
-
-@pytest.fixture
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

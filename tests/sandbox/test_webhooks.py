@@ -12,7 +12,7 @@ from portal.meta.signatures import verify_webhook_signature
 from portal.sandbox import create_app
 from portal.sandbox.delivery import Dispatcher
 
-from .conftest import ANA, APP_SECRET, CARDIO, CARDIO_PHONE, CARDIO_WABA, FLEX, FLEX_PHONES, FLEX_WABA, customer_says
+from .conftest import ANA, APP_SECRET, CARDIO, CARDIO_PHONE, CARDIO_WABA, FLEX_PHONES, FLEX_WABA, customer_says
 
 
 @pytest.fixture
