@@ -95,7 +95,8 @@ def init_app(app) -> None:
     @app.after_request
     def _log_request(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
-        if request.endpoint == "static":
+        # Skipped entirely when the level drops access lines (building the line is not free).
+        if request.endpoint == "static" or not access_log.isEnabledFor(logging.INFO):
             return response
         elapsed = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
         # The path only: query strings can carry OAuth codes and states.
