@@ -7,6 +7,7 @@ from jinja2 import BytecodeCache
 from .config import ConfigError, load_config
 from .database import render_migration_item
 from .extensions import csrf, db, htmx, limiter, login, migrate
+from .sessions import CookieSessionInterface
 
 __all__ = ["ConfigError", "create_app"]
 
@@ -35,6 +36,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, template_folder="../templates", static_folder="../static")
     app.config.from_mapping(load_config(app.instance_path, overrides))
     app.jinja_options = {**app.jinja_options, "bytecode_cache": _BYTECODE_CACHE}
+    app.session_interface = CookieSessionInterface()
 
     db.init_app(app)
     migrate.init_app(
