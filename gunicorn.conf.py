@@ -17,3 +17,11 @@ accesslog = None  # the app writes one JSON line per request itself (portal/obse
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 preload_app = True
+
+
+def post_worker_init(worker):
+    """Each worker drains the webhook journal in a thread of its own (portal/webhook/drainer.py),
+    from the start, so deliveries journaled before a restart are stored without waiting for a new one."""
+    drainer = getattr(worker.wsgi, "extensions", {}).get("webhook_drainer")
+    if drainer is not None and worker.wsgi.config["WEBHOOK_PROCESSING"] == "journal":
+        drainer.start()

@@ -65,6 +65,7 @@ def portal_env(database_url: str, sandbox_url: str) -> dict:
         "META_APP_SECRET": APP_SECRET, "META_VERIFY_TOKEN": "soak-verify", "META_GRAPH_URL": sandbox_url,
         "META_DIALOG_URL": sandbox_url, "META_HTTP_TIMEOUT": str(META_HTTP_TIMEOUT),
         "LOGIN_RATE_LIMIT": "10000 per minute", "LOG_LEVEL": "WARNING",
+        "WEBHOOK_PROCESSING": "journal",  # as in production: 200 once journaled, stored by the drainers
     }
 
 
@@ -272,7 +273,10 @@ def main() -> int:
             if state["pending"] == 0:
                 break
             time.sleep(0.5)
-        drained = state["pending"] == 0
+        # Then the portal's own journal: every delivery it answered 200 must reach the inbox.
+        while time.time() < drain_deadline and checks.journal_backlog(database.url):
+            time.sleep(0.2)
+        drained = state["pending"] == 0 and checks.journal_backlog(database.url) == 0
         from soaklib.load import Attempt
 
         sandbox_attempts = [Attempt(t, "POST /webhook", s, 0.0, "sandbox") for t, s in state["deliveries"]]

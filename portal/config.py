@@ -44,6 +44,9 @@ DEFAULTS: dict[str, object] = {
     "FEED_POLL_SECONDS": 2,
     "META_SEND_READ_RECEIPTS": False,  # tell Meta when an agent opens a conversation (blue ticks)
     "WEBHOOK_MAX_BYTES": 4 * 1024 * 1024,
+    # journal: answer 200 once the signed body is committed, store its changes in the
+    # background (portal/webhook/journal.py); inline: store them before answering.
+    "WEBHOOK_PROCESSING": "journal",
     "LOG_LEVEL": "INFO",
     "LOG_FORMAT": None,  # json (production) or text (demo, test)
     "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug's scrypt defaults (n=2**15)
@@ -58,6 +61,7 @@ DEMO_META = {
     "META_DIALOG_URL": "http://127.0.0.1:5001",
 }
 
+WEBHOOK_PROCESSING_MODES = ("journal", "inline")
 INT_KEYS = ("FEED_POLL_SECONDS", "WEBHOOK_MAX_BYTES")
 BOOL_KEYS = ("META_SEND_READ_RECEIPTS",)
 FLOAT_KEYS = ("META_HTTP_TIMEOUT",)
@@ -109,6 +113,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     cfg["TESTING"] = env_name == "test"
     if env_name == "test" and "PASSWORD_HASH_METHOD" not in overrides:
         cfg["PASSWORD_HASH_METHOD"] = "scrypt:1024:8:1"  # still scrypt, cheap enough for thousands of test logins
+    if env_name == "test" and "WEBHOOK_PROCESSING" not in overrides and not os.environ.get("WEBHOOK_PROCESSING"):
+        cfg["WEBHOOK_PROCESSING"] = "inline"  # tests read what a POST stored right after it; journal tests opt in
+    if cfg["WEBHOOK_PROCESSING"] not in WEBHOOK_PROCESSING_MODES:
+        raise ConfigError(f"WEBHOOK_PROCESSING must be one of {', '.join(WEBHOOK_PROCESSING_MODES)}, not {cfg['WEBHOOK_PROCESSING']!r}")
     cfg["SESSION_COOKIE_HTTPONLY"] = True
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
     cfg["SESSION_COOKIE_SECURE"] = env_name == "production"

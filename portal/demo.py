@@ -104,6 +104,8 @@ def main() -> int:
         signal.signal(stop_signal, lambda *_: stopping.set())
     for server in servers:
         server.start()
+    if app.config["WEBHOOK_PROCESSING"] == "journal":
+        app.extensions["webhook_drainer"].start()  # stores what the sandbox delivers (and any left from last time)
     while not stopping.wait(0.5):
         pass
     print("\nstopping the portal and the sandbox...", flush=True)

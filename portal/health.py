@@ -1,4 +1,6 @@
-"""Health endpoints for load balancers: /healthz (process up), /readyz (database reachable)."""
+"""Health endpoints for load balancers: /healthz (process up), /readyz (database reachable,
+and how many webhook deliveries wait in the journal: a number that keeps growing means
+the drainers are stuck)."""
 from __future__ import annotations
 
 import logging
@@ -21,12 +23,12 @@ def healthz():
 @bp.route("/readyz")
 def readyz():
     try:
-        db.session.execute(text("SELECT 1"))
+        backlog = db.session.execute(text("SELECT count(*) FROM webhook_deliveries")).scalar_one()
     except SQLAlchemyError as error:
         db.session.rollback()
         log.warning("readiness check failed: %s", type(error).__name__)
         return jsonify(status="unavailable", database="unreachable"), 503
-    return jsonify(status="ok", database="ok")
+    return jsonify(status="ok", database="ok", webhook_backlog=backlog)
 
 
 def init_app(app):

@@ -16,7 +16,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from portal import create_app
+from portal import create_app, webhook
 from portal.extensions import db
 from portal.models import Membership, Product, User
 
@@ -90,6 +90,7 @@ def app(app_config, secret_scan):
     watch_responses(app, secret_scan)
     with app.app_context():
         yield app
+        webhook.stop(app)  # a drainer thread must not outlive its test
         secret_scan.learn_from_database()
         db.session.remove()
         _empty_all_tables()

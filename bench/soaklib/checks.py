@@ -17,6 +17,15 @@ from .load import UUID, Agent, Customers
 FINAL_OK = ("sent", "delivered", "read", "played")
 
 
+def journal_backlog(database_url: str) -> int:
+    """Deliveries the portal answered 200 but has not stored yet."""
+    engine = create_engine(_database_url(database_url, ""))
+    with engine.connect() as conn:
+        left = conn.execute(text("SELECT count(*) FROM webhook_deliveries")).scalar()
+    engine.dispose()
+    return left
+
+
 def check_database(database_url: str, product_ids: list[str], customers: Customers, outbound: dict,
                    phone_product: dict[str, int], agents: list[Agent]) -> dict:
     """Counts, and `problems`: a list of sentences, empty when everything holds."""

@@ -2,7 +2,7 @@
 from .accounts import CONNECTED, NEEDS_RECONNECT, WhatsAppAccount
 from .audit import AuditEvent
 from .base import TenantScoped, utcnow
-from .events import AccountEvent, ConnectAttempt, DataDeletionRequest, RejectedWebhook, UnroutedChange
+from .events import AccountEvent, ConnectAttempt, DataDeletionRequest, RejectedWebhook, UnroutedChange, WebhookDelivery
 from .inbox import INBOUND, OUTBOUND, STATUS_RANK, Contact, Conversation, Message, PendingStatus
 from .users import MANAGER_ROLES, ROLES, Membership, Product, User
 
@@ -10,5 +10,5 @@ __all__ = [
     "AccountEvent", "AuditEvent", "CONNECTED", "ConnectAttempt", "Contact", "Conversation",
     "DataDeletionRequest", "INBOUND", "MANAGER_ROLES", "Membership", "Message", "NEEDS_RECONNECT",
     "OUTBOUND", "PendingStatus", "Product", "ROLES", "RejectedWebhook", "STATUS_RANK", "TenantScoped",
-    "UnroutedChange", "User", "WhatsAppAccount", "utcnow",
+    "UnroutedChange", "User", "WebhookDelivery", "WhatsAppAccount", "utcnow",
 ]

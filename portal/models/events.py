@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Uuid
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -41,6 +41,23 @@ class UnroutedChange(db.Model):
     payload: Mapped[dict] = mapped_column(JSON, nullable=False)
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     replayed_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+
+
+class WebhookDelivery(db.Model):
+    """A signed webhook body as Meta sent it, kept until what it says is stored.
+
+    The POST is answered 200 as soon as this row is committed (one INSERT), and the
+    drainer deletes the row in the same transaction that stores its changes, so a
+    delivery is worked on exactly once and survives any crash in between. Not
+    tenant-scoped: which products it concerns is only known once it is read.
+    """
+
+    __tablename__ = "webhook_deliveries"
+
+    # Ascending ids: deliveries are drained in the order they arrived.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
 
 class RejectedWebhook(db.Model):

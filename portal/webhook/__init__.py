@@ -14,7 +14,8 @@ def _not_throttled() -> bool:
 
 
 def init_app(app):
-    """Registers the blueprint (CSRF-exempt), the `webhooks` CLI and the replay-on-link receiver."""
+    """Registers the blueprint (CSRF-exempt), the `webhooks` CLI, the replay-on-link receiver and,
+    in journal mode, the drainer and the fast lane in front of the app."""
     from ..extensions import csrf, limiter
     from ..signals import numbers_linked
     from .cli import webhooks_cli
@@ -29,3 +30,19 @@ def init_app(app):
     app.register_blueprint(bp)
     app.cli.add_command(webhooks_cli)
     numbers_linked.connect(replay_linked_numbers)
+    from .drainer import Drainer
+    from .lane import WebhookLane
+
+    app.extensions["webhook_drainer"] = drainer = Drainer(app)
+    if app.config["WEBHOOK_PROCESSING"] == "journal":
+        app.wsgi_app = app.extensions["webhook_lane"] = WebhookLane(app, app.wsgi_app, drainer)
+
+
+def stop(app) -> None:
+    """Stop the app's drainer thread and close the lane's connections (tests, shutdown)."""
+    drainer = app.extensions.get("webhook_drainer")
+    if drainer is not None:
+        drainer.stop()
+    lane = app.extensions.get("webhook_lane")
+    if lane is not None:
+        lane.close()

@@ -13,6 +13,7 @@ from ..meta.payloads import PayloadError, load_body
 from ..meta.signatures import SignatureError, verify_webhook_signature
 from ..models import RejectedWebhook
 from . import bp
+from . import journal
 from .ingest import ingest
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,9 @@ def verify():
 
 @bp.post("/webhook")
 def receive():
-    """Check the signature over the raw body, then store every change; 200 only after commit."""
+    """Check the signature over the raw body, then journal the body (or, with WEBHOOK_PROCESSING
+    = inline, store every change); 200 only after commit. In journal mode the ordinary delivery
+    is answered by the fast lane (lane.py) and only the others reach this view."""
     body = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH (WEBHOOK_MAX_BYTES): 413
     try:
         verify_webhook_signature(body, request.headers.get("X-Hub-Signature-256"), current_app.config["META_APP_SECRET"])
@@ -47,14 +50,21 @@ def receive():
         document = load_body(body)
     except PayloadError as error:
         return _reject(body, str(error))
+    journaling = current_app.config["WEBHOOK_PROCESSING"] == "journal"
     try:
-        outcome = ingest(document)
+        if journaling:
+            journal.append(body)
+        else:
+            outcome = ingest(document)
         db.session.commit()
     except DBAPIError as error:
         # Database down, locked or deadlocked: nothing was stored; Meta retries on non-200.
         db.session.rollback()
         log.warning("webhook not stored, answering 503: %s", type(error.orig).__name__ if error.orig else type(error).__name__)
         return render_error(503, "Service Unavailable", "The event could not be stored now; retry later.")
+    if journaling:
+        current_app.extensions["webhook_drainer"].wake()
+        return jsonify(received=True)
     return jsonify(stored=outcome.messages, duplicates=outcome.duplicates, statuses=outcome.statuses,
                    events=outcome.events, unrouted=outcome.unrouted)
 

@@ -69,7 +69,9 @@ def live(app_config, request):
     })
     sandbox_server = ServerThread(sandbox_app)
     sandbox_server.start()
-    app_config.update(META_GRAPH_URL=sandbox_server.url, META_DIALOG_URL=sandbox_server.url, FEED_POLL_SECONDS=1)
+    # Journal mode, as in production: sandbox -> lane -> journal -> drainer -> inbox.
+    app_config.update(META_GRAPH_URL=sandbox_server.url, META_DIALOG_URL=sandbox_server.url, FEED_POLL_SECONDS=1,
+                      WEBHOOK_PROCESSING="journal")
     app = request.getfixturevalue("app")
     portal_server = ServerThread(app)
     portal_server.start()

@@ -10,7 +10,7 @@ from portal.observability import JsonFormatter, redact
 
 def test_healthz_and_readyz_need_no_login(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
-    assert client.get("/readyz").get_json() == {"status": "ok", "database": "ok"}
+    assert client.get("/readyz").get_json() == {"status": "ok", "database": "ok", "webhook_backlog": 0}
 
 
 def test_readyz_answers_503_when_the_database_is_down(client, monkeypatch):

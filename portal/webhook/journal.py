@@ -1,0 +1,159 @@
+"""The webhook journal: signed bodies kept from the 200 until their changes are stored.
+
+Why a journal: Meta waits for our answer, and what it needs to know is only that
+the delivery is safe. Appending the raw body is one INSERT; routing and storing
+it (contacts, conversations, messages, counters) is then done by the drainer,
+for many deliveries in one transaction, off Meta's clock.
+
+Exactly once: `drain` deletes the deliveries it takes and stores their changes
+in the SAME transaction, so a delivery is either still in the journal or fully
+stored, never both and never half. Two drainers never take the same delivery
+(PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: the DELETE takes the database's
+single write lock first). A delivery journaled twice (Meta's retry) is stored
+once by ingest's unique constraints.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import DBAPIError
+
+from ..extensions import db
+from ..meta.payloads import PayloadError, iter_changes, load_body
+from ..models import RejectedWebhook, WebhookDelivery
+from ..models.base import utcnow
+from .ingest import store_changes
+
+log = logging.getLogger(__name__)
+deliveries = WebhookDelivery.__table__
+
+# One drain transaction stores about this many messages and statuses: enough to share
+# its fixed costs (round trips, commit), short enough that on SQLite the journal's
+# appends never wait long for the write lock it holds.
+ITEMS_PER_DRAIN = 500
+MAX_DELIVERIES_PER_DRAIN = 200
+
+
+@dataclass
+class DrainResult:
+    deliveries: int = 0  # journal rows taken (stored or set aside)
+    messages: int = 0  # new messages stored
+    duplicates: int = 0
+    statuses: int = 0
+    events: int = 0
+    unrouted: int = 0
+    rejected: int = 0  # set aside in rejected_webhooks (unreadable, or failed on their own)
+
+    def add(self, other: "DrainResult") -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def append(body: bytes) -> int:
+    """Journal a verified body in the session's transaction (the caller commits); its id."""
+    return db.session.execute(insert(deliveries).values(body=body, received_at=utcnow()).returning(deliveries.c.id)).scalar_one()
+
+
+def backlog() -> int:
+    """Deliveries not stored yet (for /readyz and the bench)."""
+    from sqlalchemy import func
+
+    return db.session.execute(select(func.count()).select_from(deliveries)).scalar_one()
+
+
+class _Pace:
+    """How many deliveries to take next: about ITEMS_PER_DRAIN items, by the last drain's average."""
+
+    items_per_delivery = 1.0
+
+    @classmethod
+    def limit(cls) -> int:
+        return max(1, min(MAX_DELIVERIES_PER_DRAIN, int(ITEMS_PER_DRAIN / cls.items_per_delivery)))
+
+    @classmethod
+    def learn(cls, deliveries_taken: int, items: int) -> None:
+        if deliveries_taken:
+            cls.items_per_delivery = max(1.0, items / deliveries_taken)
+
+
+def _take(limit: int | None = None, ids: list[int] | None = None):
+    """DELETE ... RETURNING the oldest deliveries (or those `ids`) no other drainer holds."""
+    chosen = select(deliveries.c.id).order_by(deliveries.c.id)
+    chosen = chosen.where(deliveries.c.id.in_(ids)) if ids is not None else chosen.limit(limit)
+    chosen = chosen.with_for_update(skip_locked=True)  # ignored on SQLite, whose writers queue instead
+    statement = delete(deliveries).where(deliveries.c.id.in_(chosen.scalar_subquery())).returning(deliveries.c.id, deliveries.c.body)
+    return db.session.execute(statement).all()
+
+
+def drain_once(ids: list[int] | None = None) -> DrainResult:
+    """Take a batch of deliveries and store them, in one transaction. Database errors are
+    raised after the rollback (the deliveries are then still in the journal, for the next try)."""
+    result = DrainResult()
+    rows = []
+    try:
+        rows = _take(_Pace.limit(), ids)
+        if not rows:
+            db.session.rollback()
+            return result
+        changes, unreadable = [], []
+        for delivery_id, body in rows:
+            try:
+                changes.extend(iter_changes(load_body(bytes(body))))
+            except PayloadError as error:  # only journaled after load_body passed; kept if it ever fails
+                unreadable.append(RejectedWebhook(body=bytes(body), reason=str(error)[:255]))
+        outcome = store_changes(changes)
+        db.session.add_all(unreadable)
+        db.session.commit()
+    except DBAPIError:
+        db.session.rollback()
+        raise
+    except Exception:
+        # A bug met by one delivery must not block the journal: take them one at a time,
+        # and set aside (never drop) the delivery that fails on its own.
+        db.session.rollback()
+        if not rows:
+            raise
+        if len(rows) == 1:
+            return _set_aside(rows[0][0])
+        for delivery_id, _ in rows:
+            result.add(drain_once([delivery_id]))
+        return result
+    result.deliveries, result.rejected = len(rows), len(unreadable)
+    result.messages, result.duplicates, result.statuses = outcome.messages, outcome.duplicates, outcome.statuses
+    result.events, result.unrouted = outcome.events, outcome.unrouted
+    _Pace.learn(len(rows), len(changes) and sum(_items(c) for c in changes))
+    return result
+
+
+def _items(change) -> int:
+    value = change.value
+    count = 0
+    for key in ("messages", "statuses"):
+        listed = value.get(key)
+        if isinstance(listed, list):
+            count += len(listed)
+    return count or 1
+
+
+def _set_aside(delivery_id: int) -> DrainResult:
+    log.exception("webhook delivery %s could not be stored; set aside in rejected_webhooks", delivery_id)
+    rows = _take(ids=[delivery_id])
+    for _, body in rows:
+        db.session.add(RejectedWebhook(body=bytes(body), reason="could not be stored (see the log); replay after a fix"))
+    db.session.commit()
+    return DrainResult(deliveries=len(rows), rejected=len(rows))
+
+
+def drain(max_batches: int | None = None) -> DrainResult:
+    """Drain until the journal is empty (or `max_batches` were taken)."""
+    total = DrainResult()
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        result = drain_once()
+        batches += 1
+        total.add(result)
+        if result.deliveries == 0:
+            break
+    return total

@@ -1,0 +1,165 @@
+"""POST /webhook's fast lane: verify the signature, journal the body, answer 200.
+
+Meta's deliveries are by far the portal's most frequent request, and Meta only
+needs to know that a delivery is safe. This WSGI wrapper serves the ordinary
+delivery without Flask's request machinery (context, hooks, session, routing):
+a body within the size limit, correctly signed (checked over the raw bytes
+before parsing), readable as a webhook envelope, appended to the journal on a
+connection the lane keeps per thread, in autocommit (one round trip). The
+drainer (drainer.py) stores what it says.
+
+Anything else (no or a wrong signature, a body too big or unreadable, a
+database error) is handed, body included, to the Flask view routes.receive,
+which answers it as it always did (401, 403, 413, 400 with the body kept, 503).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import logging
+import threading
+import time
+import uuid
+
+from sqlalchemy import DateTime
+
+from ..meta.payloads import PayloadError, load_body
+from ..models.base import utcnow
+from ..observability import REQUEST_ID_RE, access_log
+from ..security import _headers as security_headers
+
+log = logging.getLogger(__name__)
+
+ANSWER = b'{"received":true}'
+
+
+class _ThenDrain:
+    """The answer's body; the server closes it once the answer is sent, and then this
+    thread drains (drainer.Drainer.after_response), off Meta's clock."""
+
+    def __init__(self, drainer):
+        self.drainer = drainer
+
+    def __iter__(self):
+        yield ANSWER
+
+    def close(self) -> None:
+        self.drainer.after_response()
+
+
+class WebhookLane:
+    def __init__(self, app, wsgi_app, drainer):
+        self.app = app
+        self.next = wsgi_app
+        self.drainer = drainer
+        config = app.config
+        self.secret = (config["META_APP_SECRET"] or "").encode()
+        self.max_bytes = config["WEBHOOK_MAX_BYTES"]
+        self.headers = [("Content-Type", "application/json"), ("Content-Length", str(len(ANSWER))),
+                        *security_headers(config["META_DIALOG_URL"], config["PORTAL_ENV"] == "production")]
+        self._local = threading.local()
+        self._opened = []  # every thread's connection, for close()
+        self._opened_lock = threading.Lock()
+        self._journal = None  # (sql, timestamp converter), once the engine is known
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") != "/webhook" or environ.get("REQUEST_METHOD") != "POST" or not self.secret:
+            return self.next(environ, start_response)
+        started = time.perf_counter()
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or "")
+        except ValueError:
+            return self.next(environ, start_response)  # no length (chunked): the view reads it
+        if not 0 <= length <= self.max_bytes:
+            return self.next(environ, start_response)  # the view answers 413 without reading it
+        body = environ["wsgi.input"].read(length)
+        if not self._accept(body, environ.get("HTTP_X_HUB_SIGNATURE_256")):
+            environ["wsgi.input"] = io.BytesIO(body)
+            return self.next(environ, start_response)
+        self.drainer.wake()
+        incoming = environ.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        if access_log.isEnabledFor(logging.INFO):
+            elapsed = round((time.perf_counter() - started) * 1000, 2)
+            access_log.info("POST /webhook 200", extra={"fields": {
+                "method": "POST", "path": "/webhook", "status": 200, "duration_ms": elapsed, "request_id": request_id}})
+        start_response("200 OK", self.headers + [("X-Request-ID", request_id)])
+        return _ThenDrain(self.drainer)
+
+    def _accept(self, body: bytes, signature: str | None) -> bool:
+        """True once `body` is verified and journaled; False hands it to the view."""
+        if not signature:
+            return False
+        expected = "sha256=" + hmac.new(self.secret, body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected.encode(), signature.strip().encode("ascii", "replace")):
+            return False
+        try:
+            load_body(body)
+        except PayloadError:
+            return False
+        try:
+            self._append(body)
+        except Exception as error:  # the view tries again through the pool, and answers 503 if it must
+            log.warning("webhook lane could not journal (%s); handing the delivery to the view", type(error).__name__)
+            self._drop_connection()
+            return False
+        return True
+
+    # The journal connection: one per thread, outside the pool, in autocommit, so an append
+    # is one statement and one round trip (no pool checkout, ping, BEGIN or COMMIT).
+
+    def _append(self, body: bytes) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = self._connect()
+        sql, timestamp = self._journal
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, (body, timestamp(utcnow())))
+        finally:
+            cursor.close()
+
+    def _connect(self):
+        from ..extensions import db
+
+        with self.app.app_context():
+            engine = db.engine
+            fairy = engine.raw_connection()  # the pool's connect hooks run (SQLite pragmas)
+        driver = fairy.driver_connection
+        fairy.detach()  # ours until it breaks; never returned to the pool
+        if engine.dialect.name == "sqlite":
+            driver.isolation_level = None
+        else:
+            driver.autocommit = True
+        if self._journal is None:
+            mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+            convert = DateTime().dialect_impl(engine.dialect).bind_processor(engine.dialect) or (lambda value: value)
+            self._journal = (f"INSERT INTO webhook_deliveries (body, received_at) VALUES ({mark}, {mark})", convert)
+        self._local.fairy = fairy
+        with self._opened_lock:
+            self._opened.append(fairy)
+        return driver
+
+    def close(self) -> None:
+        """Close every thread's journal connection (tests; a worker's exit closes them anyway)."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for fairy in opened:
+            try:
+                fairy.invalidate()
+            except Exception:  # already gone
+                pass
+        self._local = threading.local()
+
+    def _drop_connection(self) -> None:
+        fairy = getattr(self._local, "fairy", None)
+        self._local.connection = self._local.fairy = None
+        if fairy is not None:
+            with self._opened_lock:
+                if fairy in self._opened:
+                    self._opened.remove(fairy)
+            try:
+                fairy.invalidate()
+            except Exception:  # already gone
+                pass

@@ -1,0 +1,245 @@
+"""Journal mode (production's default): 200 once the signed body is journaled, the drainer stores it.
+
+Most webhook tests run in inline mode (stored before the answer); these check what journal
+mode adds: the fast lane, the drain, its failures, concurrent drainers and the thread.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+from hypothesis import given, settings
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from portal.extensions import db
+from portal.models import Conversation, Message, RejectedWebhook, WebhookDelivery
+from portal.webhook import journal
+from portal.webhook.drainer import Drainer
+from tests.webhook import payloads as p
+from tests.webhook.conftest import NUMBER_A, NUMBER_B, WABA_A, WABA_B
+from tests.webhook.test_fuzz import FUZZ, envelope
+
+
+@pytest.fixture
+def app_config(app_config):
+    return {**app_config, "WEBHOOK_PROCESSING": "journal"}
+
+
+@pytest.fixture
+def no_thread(monkeypatch):
+    """These tests drain by hand: neither the sweeper nor the drain after a response may race them."""
+    monkeypatch.setattr(Drainer, "start", lambda self: None)
+    monkeypatch.setattr(Drainer, "after_response", lambda self: None)
+
+
+def count(model, **filters) -> int:
+    db.session.expire_all()
+    return db.session.execute(select(func.count()).select_from(model).filter_by(**filters)).scalar_one()
+
+
+def batch(prefix: str, n: int = 3) -> dict:
+    return p.envelope(
+        p.entry(WABA_A, p.messages_change(NUMBER_A, [p.text_message(f"wamid.{prefix}.a{i}", f"a{i}") for i in range(n)])),
+        p.entry(WABA_B, p.messages_change(NUMBER_B, [p.text_message(f"wamid.{prefix}.b{i}", f"b{i}", sender="59170000001") for i in range(n)])),
+    )
+
+
+def test_the_answer_comes_once_journaled_and_the_drain_stores_per_product(client, two_products, no_thread):
+    cardio, flex = two_products
+    answer = p.post_signed(client, batch("j"))
+    assert answer.status_code == 200 and answer.json == {"received": True}
+    assert answer.headers["X-Content-Type-Options"] == "nosniff" and answer.headers["X-Request-ID"]
+    assert count(WebhookDelivery) == 1 and count(Message) == 0
+
+    result = journal.drain()
+    assert (result.deliveries, result.messages) == (1, 6)
+    assert count(WebhookDelivery) == 0
+    assert count(Message, product_id=cardio.id) == 3 and count(Message, product_id=flex.id) == 3
+    assert db.session.execute(select(func.sum(Conversation.unread_count))).scalar_one() == 6
+
+
+def test_a_delivery_journaled_twice_is_stored_once(client, two_products, no_thread):
+    body = batch("twice")
+    assert p.post_signed(client, body).status_code == p.post_signed(client, body).status_code == 200
+    assert count(WebhookDelivery) == 2
+    result = journal.drain()
+    assert (result.deliveries, result.messages) == (2, 6)  # the retry adds nothing
+    assert count(Message) == 6
+
+
+@pytest.mark.parametrize("case, status", [
+    ("missing", 401), ("wrong", 403), ("one byte changed", 403), ("not json", 400), ("too big", 413),
+])
+def test_anything_but_a_good_delivery_is_answered_by_the_view_and_never_journaled(client, app, two_products, no_thread, case, status):
+    raw = p.encode(batch("bad"))
+    headers = p.signed_headers(raw)
+    if case == "missing":
+        headers.pop("X-Hub-Signature-256")
+    elif case == "wrong":
+        headers = p.signed_headers(raw, secret="not-the-app-secret")
+    elif case == "one byte changed":
+        raw = raw.replace(b"a0", b"a9", 1)
+    elif case == "not json":
+        raw = b"{not json"
+        headers = p.signed_headers(raw)
+    elif case == "too big":
+        raw = b" " * (app.config["WEBHOOK_MAX_BYTES"] + 1)
+        headers = p.signed_headers(raw)
+    answer = client.post("/webhook", data=raw, headers=headers)
+    assert answer.status_code == status
+    assert answer.json["error"]["code"] == status
+    assert count(WebhookDelivery) == 0 and count(Message) == 0
+    assert count(RejectedWebhook) == (1 if case == "not json" else 0)  # kept for inspection
+
+
+def test_when_the_lane_cannot_journal_the_view_tries_again(client, app, two_products, no_thread, monkeypatch):
+    lane = app.extensions["webhook_lane"]
+
+    def broken(body):
+        raise OperationalError("INSERT", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(lane, "_append", broken)
+    assert p.post_signed(client, batch("lane")).status_code == 200
+    assert count(WebhookDelivery) == 1  # journaled by the view, through the pool
+
+
+def test_database_down_answers_503_and_the_retry_is_stored_once(client, app, two_products, no_thread, monkeypatch):
+    lane = app.extensions["webhook_lane"]
+
+    def down(*args, **kwargs):
+        raise OperationalError("INSERT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(lane, "_append", down)
+    monkeypatch.setattr(journal, "append", down)
+    body = batch("down")
+    failed = p.post_signed(client, body)
+    assert failed.status_code == 503 and failed.json["error"]["code"] == 503
+    assert count(WebhookDelivery) == 0
+    monkeypatch.undo()
+    assert p.post_signed(client, body).status_code == 200
+    journal.drain()
+    assert count(Message) == 6
+
+
+def test_a_failed_drain_leaves_the_deliveries_journaled_for_the_next(client, two_products, no_thread, monkeypatch):
+    from portal.webhook import ingest
+
+    p.post_signed(client, batch("retry"))
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(ingest, "_routes", unreachable)
+    with pytest.raises(OperationalError):
+        journal.drain()
+    assert count(WebhookDelivery) == 1 and count(Message) == 0  # rolled back: nothing half-stored, nothing lost
+    monkeypatch.undo()
+    assert journal.drain().messages == 6
+    assert count(WebhookDelivery) == 0 and count(Message) == 6
+
+
+def test_a_delivery_that_breaks_ingest_is_set_aside_and_the_others_are_stored(client, two_products, no_thread, monkeypatch, caplog):
+    real_store = journal.store_changes
+
+    def store(changes):
+        if any("wamid.poison" in json.dumps(change.raw) for change in changes):
+            raise KeyError("a bug")
+        return real_store(changes)
+
+    monkeypatch.setattr(journal, "store_changes", store)
+    p.post_signed(client, batch("good1"))
+    p.post_signed(client, p.envelope(p.messages_change(NUMBER_A, [p.text_message("wamid.poison")])))
+    p.post_signed(client, batch("good2"))
+    result = journal.drain()
+    assert (result.deliveries, result.messages, result.rejected) == (3, 12, 1)
+    assert count(WebhookDelivery) == 0 and count(Message) == 12
+    kept = db.session.execute(select(RejectedWebhook)).scalar_one()
+    assert b"wamid.poison" in kept.body  # set aside, not lost
+    assert "set aside" in caplog.text
+
+
+def test_concurrent_drainers_store_every_delivery_exactly_once(app, client, two_products, no_thread):
+    """Drainers of several workers at once (threads, each its own connection, on the file
+    database or PostgreSQL): each delivery is taken by one of them, each message stored once."""
+    bodies = [batch(f"c{k}", n=4) for k in range(12)]
+    for body in bodies + bodies[:4]:  # a few of Meta's retries too
+        assert p.post_signed(client, body).status_code == 200
+    journal._Pace.items_per_delivery = 8.0 * 30  # small drains, so the drainers interleave
+    drainers, errors, results = 4, [], []
+    barrier = threading.Barrier(drainers)
+
+    def run():
+        try:
+            with app.app_context():
+                barrier.wait(timeout=30)
+                results.append(journal.drain())
+                db.session.remove()
+        except Exception as error:  # reported below, not swallowed
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(drainers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    journal._Pace.items_per_delivery = 1.0
+    assert not errors
+    assert sum(r.deliveries for r in results) == 16
+    assert sum(r.messages for r in results) == count(Message) == 12 * 8
+    assert count(WebhookDelivery) == 0
+
+
+def test_the_drain_after_the_answer_stores_the_delivery(client, two_products, monkeypatch):
+    monkeypatch.setattr(Drainer, "start", lambda self: None)  # only the drain after the response
+    answer = p.post_signed(client, batch("after"))
+    assert answer.status_code == 200 and count(WebhookDelivery) == 1
+    answer.close()  # a server closes the answer once it is sent; the drain follows
+    assert count(Message) == 6 and count(WebhookDelivery) == 0
+
+
+def test_the_sweeper_stores_what_is_left_when_traffic_stops(client, app, two_products, monkeypatch):
+    monkeypatch.setattr(Drainer, "after_response", lambda self: None)  # only the sweeper thread
+    assert p.post_signed(client, batch("sweep")).status_code == 200
+    deadline = time.monotonic() + 20
+    while count(Message) < 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert count(Message) == 6 and count(WebhookDelivery) == 0
+
+
+def test_the_sweeper_stores_what_another_process_left(app, two_products):
+    journal.append(p.encode(batch("left")))  # journaled by a worker that died before draining
+    db.session.commit()
+    app.extensions["webhook_drainer"].start()
+    deadline = time.monotonic() + 20
+    while count(Message) < 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert count(Message) == 6 and count(WebhookDelivery) == 0
+
+
+def test_flask_webhooks_drain(client, runner, two_products, no_thread):
+    p.post_signed(client, batch("cli"))
+    result = runner.invoke(args=["webhooks", "drain"])
+    assert result.exit_code == 0, result.output
+    assert "stored 6 new message(s)" in result.output and "0 still journaled" in result.output
+    assert count(Message) == 6
+
+
+@settings(FUZZ, max_examples=150)
+@given(body=envelope)
+def test_whatever_is_journaled_is_drained_without_error(client, two_products, no_thread, body):
+    raw = json.dumps(body).encode()
+    answer = client.post("/webhook", data=raw, headers=p.signed_headers(raw))
+    assert answer.status_code in (200, 400)
+    result = journal.drain()
+    assert result.rejected == 0  # odd shapes are stored as events or kept unrouted, never set aside
+    assert count(WebhookDelivery) == 0
+
+
+def test_readyz_shows_the_deliveries_waiting_in_the_journal(client, two_products, no_thread):
+    p.post_signed(client, batch("ready"))
+    assert client.get("/readyz").get_json()["webhook_backlog"] == 1
+    journal.drain()
+    assert client.get("/readyz").get_json()["webhook_backlog"] == 0
