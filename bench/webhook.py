@@ -238,7 +238,8 @@ def free_port() -> int:
 
 def start_server(target: Target, port: int, log: Path) -> subprocess.Popen:
     env = {**os.environ, **target.env}
-    command = [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "sync", "--backlog", "2048",
+    # Every target gets the portal's gunicorn.conf.py (preloading, hooks, recycling), then the same flags.
+    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-w", "2", "-k", "sync", "--backlog", "2048",
                "-b", f"127.0.0.1:{port}", "--chdir", str(target.chdir), target.module]
     process = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 30

@@ -1,13 +1,16 @@
 """`flask webhooks replay`: re-route kept webhook changes by hand."""
 from __future__ import annotations
 
-import time
+import os
+import signal
+import threading
 
 import click
+from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 from flask.cli import AppGroup
 
-from .drainer import RETRY_SECONDS, SWEEP_SECONDS
+from .drainer import run_forever
 from .journal import backlog, drain
 from .replay import replay
 
@@ -23,20 +26,25 @@ def replay_command(numbers):
 
 
 @webhooks_cli.command("drain")
-@click.option("--forever", is_flag=True, help="Keep draining as deliveries arrive (a dedicated worker process).")
-def drain_command(forever):
-    """Store the journaled deliveries now (each web worker's drainer normally does this)."""
-    while True:
+@click.option("--forever", is_flag=True, help="Keep draining as deliveries arrive (a drain process of its own).")
+@click.option("--nice", type=click.IntRange(0, 19), default=0, help="Lower this process's CPU priority by N.")
+@click.option("--exit-with", "parent_pid", type=int, hidden=True, help="Stop when this parent process is gone.")
+def drain_command(forever, nice, parent_pid):
+    """Store the journaled webhook deliveries now (or keep doing it, with --forever)."""
+    if nice:
+        os.nice(nice)
+    if forever:
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        click.echo(f"draining the webhook journal (pid {os.getpid()}); Ctrl-C or SIGTERM stops")
         try:
-            result = drain()
-        except SQLAlchemyError as error:
-            if not forever:
-                raise click.ClickException(f"the database failed ({type(error).__name__}); nothing was lost, try again")
-            time.sleep(RETRY_SECONDS)
-            continue
-        if not forever:
-            click.echo(f"stored {result.messages} new message(s), {result.statuses} status(es), {result.events} event(s) "
-                       f"from {result.deliveries} delivery(ies); {result.rejected} set aside; {backlog()} still journaled")
-            return
-        if not result.deliveries:
-            time.sleep(SWEEP_SECONDS)
+            run_forever(current_app._get_current_object(), stop, parent_pid)
+        except KeyboardInterrupt:
+            pass
+        return
+    try:
+        result = drain()
+    except SQLAlchemyError as error:
+        raise click.ClickException(f"the database failed ({type(error).__name__}); nothing was lost, try again") from None
+    click.echo(f"stored {result.messages} new message(s), {result.statuses} status(es), {result.events} event(s) "
+               f"from {result.deliveries} delivery(ies); {result.rejected} set aside; {backlog()} still journaled")

@@ -1,18 +1,18 @@
-"""The drainer: stores journaled deliveries soon after they were answered.
+"""The drainers: what stores journaled deliveries soon after they were answered.
 
-Two ways in, both safe to run in several processes at once (the journal hands each
-delivery to one drainer only):
+Any number may run at once, in any processes: the journal hands each delivery to
+one drainer only (journal.py). Two kinds:
 
-- After a response: once the lane has sent a 200, the same thread drains one
-  batch before the worker takes its next request, at most every DRAIN_INTERVAL
-  so that deliveries gather and a drain shares its fixed costs among many. It
-  runs in the request's thread on purpose: a busy background thread in a web
-  worker would fight the request thread for the GIL and slow every request.
-- A sweeper thread, idle while responses keep draining: it drains what is left
-  when traffic stops, and every SWEEP_SECONDS what other processes left behind
-  (a worker that crashed or was restarted).
-
-`flask webhooks drain` does the same by hand (or, with --forever, as a process of its own).
+- `run_forever`, a process of its own (`flask webhooks drain --forever`). Under
+  gunicorn, gunicorn.conf.py starts one beside the workers, at a lower CPU
+  priority: the workers keep answering Meta at full speed however much there is
+  to store, and the journal absorbs bursts.
+- `Drainer`, inside a web process, for servers that start no drain process (the
+  demo, tests, a gunicorn whose drain process died): it drains one batch right
+  after a 200 was sent (at most every DRAIN_INTERVAL, so deliveries gather and
+  share a transaction), in the request's own thread (a busy background thread
+  would fight the request thread for the GIL), and a sweeper thread drains what
+  is left when traffic stops and, every SWEEP_SECONDS, what another process left.
 """
 from __future__ import annotations
 
@@ -31,9 +31,42 @@ DRAIN_INTERVAL = 0.05  # seconds between drains after responses, per process
 IDLE_TICK = 0.1  # the sweeper looks this often whether responses stopped draining
 SWEEP_SECONDS = 1.0  # and drains at least this often, for other processes' leftovers
 RETRY_SECONDS = 2.0  # after a database error (the deliveries stay journaled meanwhile)
+GATHER_SECONDS = 0.02  # run_forever: after a partial batch, let deliveries gather
+IDLE_POLL_SECONDS = 0.05  # run_forever: an empty journal is looked at this often
+
+
+def run_forever(app, stop: threading.Event | None = None, parent_pid: int | None = None) -> None:
+    """Drain as deliveries arrive until `stop` is set (or the process `parent_pid` is gone)."""
+    from .journal import _Pace, drain_once
+
+    stop = stop or threading.Event()
+    with app.app_context():
+        while not stop.is_set():
+            if parent_pid is not None and os.getppid() != parent_pid:
+                log.warning("webhook drain process: its parent is gone; stopping")
+                return
+            limit = _Pace.limit()
+            try:
+                taken = drain_once().deliveries
+            except SQLAlchemyError as error:
+                log.warning("webhook drain failed (%s); retrying in %.0f s", type(error).__name__, RETRY_SECONDS)
+                stop.wait(RETRY_SECONDS)
+                continue
+            except Exception:  # a bug: logged, and the next round tries again
+                log.exception("webhook drain failed")
+                stop.wait(RETRY_SECONDS)
+                continue
+            finally:
+                db.session.remove()
+            if taken == 0:
+                stop.wait(IDLE_POLL_SECONDS)
+            elif taken < limit:
+                stop.wait(GATHER_SECONDS)
 
 
 class Drainer:
+    """The drainer inside a web process (see the module's docstring)."""
+
     def __init__(self, app):
         self.app = app
         self._pid = None
@@ -44,6 +77,13 @@ class Drainer:
         self._last_sweep = 0.0
         self._pending = False  # this process journaled something not drained yet
         self._failed_until = 0.0
+        self._process_pid: int | None = None  # a drain process that does the work while it lives
+        self._process_checked = 0.0
+
+    def hand_over_to(self, pid: int) -> None:
+        """A drain process (gunicorn.conf.py) stores the deliveries: this one only stands by."""
+        self._process_pid = pid
+        self._process_checked = 0.0
 
     def wake(self) -> None:
         """A delivery was journaled in this process."""
@@ -54,7 +94,7 @@ class Drainer:
     def after_response(self) -> None:
         """Drain one batch now, unless a drain ran within DRAIN_INTERVAL (or the database just failed)."""
         now = time.monotonic()
-        if now - self._last_drain < DRAIN_INTERVAL or now < self._failed_until:
+        if now - self._last_drain < DRAIN_INTERVAL or now < self._failed_until or self._process_alive(now):
             return
         self._last_drain = now
         self._drain(everything=False)
@@ -77,12 +117,26 @@ class Drainer:
             thread.join(timeout)
         self._pid = None
 
+    def _process_alive(self, now: float) -> bool:
+        """Whether the drain process this one handed over to still runs (looked at once a second)."""
+        if self._process_pid is None:
+            return False
+        if now - self._process_checked >= 1.0:
+            self._process_checked = now
+            try:
+                os.kill(self._process_pid, 0)
+            except OSError:
+                log.warning("the webhook drain process %s is gone; this worker drains again", self._process_pid)
+                self._process_pid = None
+                return False
+        return True
+
     def _sweep(self) -> None:
         stop = self._stop
         while not stop.wait(IDLE_TICK):
             now = time.monotonic()
             idle = now - self._last_drain >= IDLE_TICK
-            if now < self._failed_until or not idle:
+            if now < self._failed_until or not idle or self._process_alive(now):
                 continue
             if self._pending or now - self._last_sweep >= SWEEP_SECONDS:
                 self._last_sweep = self._last_drain = now
