@@ -51,12 +51,15 @@ class _Prepared:
         return sql
 
 
-def execute(conn, sql: str, params, fetch: bool = False, many: bool = False):
+def execute(conn, sql: str, params, fetch: bool = False, many: bool = False, generic_plan: bool = True):
     """Run `sql` on the driver's cursor of the session's connection (inside its transaction).
 
     SQLAlchemy's result machinery costs more than these small statements; driver errors
     are still raised as SQLAlchemy's DBAPIError (OperationalError...), and a lost
-    connection is invalidated, as SQLAlchemy itself does.
+    connection is invalidated, as SQLAlchemy itself does. `generic_plan=False` keeps psycopg
+    from preparing the statement after a few runs: PostgreSQL then plans it once for any
+    parameters, and for the lookups that generic plan scanned the product's whole table
+    (45 ms instead of 1 for 100 new senders).
     """
     dbapi = conn.dialect.loaded_dbapi
     fairy = conn.connection
@@ -66,8 +69,10 @@ def execute(conn, sql: str, params, fetch: bool = False, many: bool = False):
     try:
         if many:
             cursor.executemany(sql, params)
-        else:
+        elif generic_plan or conn.dialect.driver != "psycopg":
             cursor.execute(sql, params)
+        else:
+            cursor.execute(sql, params, prepare=False)
         return cursor.fetchall() if fetch else None
     except dbapi.Error as error:
         invalidated = conn.dialect.is_disconnect(error, fairy.dbapi_connection, cursor)
@@ -268,7 +273,7 @@ class FastFind(FastStatement):
                     f"SELECT {', '.join('k.' + name for name in self.names)}, {lookups} FROM k"
                 )
             params = self.params(prepared, [dict(zip(self.names, key)) for key in chunk]) + product * len(self.returning)
-            rows = execute(conn, sql, tuple(params), fetch=True)
+            rows = execute(conn, sql, tuple(params), fetch=True, generic_plan=False)
             found += [row for row in rows if row[width] is not None]
         return self.convert_found(prepared, found, width)
 
