@@ -5,8 +5,8 @@
 What a journal drainer does: the changes of many bodies stored in one transaction, then
 a commit. Shapes: bodies x messages per body (1x100, 20x100, 500x1), from senders the
 database already knows (2,000 customers on 4 numbers of 2 products) or new ones.
-Each figure is microseconds per message, commit included, and its ratio to the floor
-measured right after it on the same rows: the driver's own `executemany` of those
+Each figure is the median over rounds of microseconds per message, commit included, and its
+ratio to the floor measured right after it on the same rows: the driver's own `executemany` of those
 message rows into a scratch table with the messages table's indexes, then a commit.
 Times are only compared within one run (the machine is shared).
 Creates a SQLite file in a temporary directory and a fresh PostgreSQL database
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -28,7 +29,7 @@ from sqlalchemy import Column, Index, MetaData, Table, UniqueConstraint
 import webhook as wb  # bench/webhook.py: databases, numbers, customers (puts the repo on sys.path)
 
 SHAPES = [(1, 100), (20, 100), (500, 1)]  # (bodies, messages per body)
-ROUNDS = 4
+ROUNDS = 6  # rounds of about 2,000 messages per shape (more for 1x100)
 _serial = itertools.count()
 
 
@@ -117,19 +118,18 @@ def measure(url: str) -> list[tuple]:
                 store_changes(list(payloads.iter_changes(document(number, wb.CUSTOMERS[start:start + 100], 0))))
         db.session.commit()
         for (bodies, per_body), known in itertools.product(SHAPES, (True, False)):
-            spent = spent_floor = 0.0
-            count = 0
-            rounds = ROUNDS * max(1, 2000 // (bodies * per_body))
-            for _ in range(rounds):
+            spent, spent_floor = [], []
+            for _ in range(ROUNDS * max(1, 2000 // (bodies * per_body))):
                 changes = batch(bodies, per_body, known, rng)
                 start = time.perf_counter()
                 store_changes(changes)
                 db.session.commit()
-                spent += time.perf_counter() - start
-                spent_floor += floor(db.session.connection(), table, changes, products)
+                spent.append((time.perf_counter() - start) / (bodies * per_body))
+                spent_floor.append(floor(db.session.connection(), table, changes, products) / (bodies * per_body))
                 db.session.commit()
-                count += bodies * per_body
-            results.append((f"{bodies}x{per_body}", "known" if known else "new", spent / count * 1e6, spent_floor / count * 1e6))
+            # Medians: the other processes of a shared machine make single rounds jump.
+            results.append((f"{bodies}x{per_body}", "known" if known else "new",
+                            statistics.median(spent) * 1e6, statistics.median(spent_floor) * 1e6))
         db.session.remove()
         db.engine.dispose()
     return results
