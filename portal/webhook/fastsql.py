@@ -6,7 +6,8 @@ each would be compiled again on every POST, which cost more than the database
 work itself (measured in bench/webhook.py). These few statements are therefore
 plain SQL that reads the same on SQLite and PostgreSQL, and values go through
 each column type's own bind processor, so rows are stored exactly as the ORM
-stores them (UUIDs, timestamps and JSON alike) and read back the same way.
+stores them (UUIDs, timestamps and JSON alike) and read back the same way;
+ids passed from one statement to the next stay in that stored form (see `stored`).
 Every statement names product_id itself: no product is in scope here.
 """
 from __future__ import annotations

@@ -14,10 +14,11 @@ twice, and side effects (unread counters, reactions, account state) follow only
 from rows this transaction actually inserted.
 
 Speed: this runs cross-product (no product in scope) on the session's
-connection and transaction: one account lookup per batch, one bulk statement
-per table, no ORM object per message. The statements of the message path are
-in fastsql.py (plain SQL, see why there). Every statement names product_id
-itself, since no product scope filters them.
+connection and transaction: one account lookup per batch, then per product
+one lookup and one bulk statement per table, no ORM object per message (a
+batch may hold the changes of many bodies: thousands of messages). The
+statements of the message path are in fastsql.py (plain SQL, see why there).
+Every statement names product_id itself, since no product scope filters them.
 """
 from __future__ import annotations
 
