@@ -6,15 +6,19 @@ each would be compiled again on every POST, which cost more than the database
 work itself (measured in bench/webhook.py). These few statements are therefore
 plain SQL that reads the same on SQLite and PostgreSQL, and values go through
 each column type's own bind processor, so rows are stored exactly as the ORM
-stores them (UUIDs, timestamps and JSON alike) and read back the same way.
+stores them (UUIDs, timestamps and JSON alike) and read back the same way;
+ids passed from one statement to the next stay in that stored form (see `stored`).
 Every statement names product_id itself: no product is in scope here.
 """
 from __future__ import annotations
 
+import os
 import re
+import uuid
+from itertools import chain
 from operator import itemgetter
 
-from sqlalchemy import Table
+from sqlalchemy import Column, Table, Uuid
 from sqlalchemy.exc import DBAPIError
 
 # SQLite allows 32,766 parameters per statement, PostgreSQL 65,535.
@@ -23,11 +27,14 @@ MAX_PARAMETERS = 30_000
 
 class _Prepared:
     def __init__(self, statement: "FastStatement", dialect):
-        binds = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in statement.columns]
-        results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.returning]
-        # Only the columns that need converting are touched per row; the rest pass as they are.
-        self.binds = [(index, _memoized(proc)) for index, proc in enumerate(binds) if proc]
-        self.results = [(index, _memoized(proc)) for index, proc in enumerate(results) if proc]
+        def processors(columns, make):
+            # Only the columns that need converting are touched; the rest pass as they are.
+            found = [(index, make(column.type.dialect_impl(dialect))) for index, column in enumerate(columns)
+                     if column.name not in statement.stored]
+            return [(index, process) for index, process in found if process]
+
+        self.binds = processors(statement.columns, lambda impl: impl.bind_processor(dialect))
+        self.results = processors(statement.returning, lambda impl: impl.result_processor(dialect, None))
         self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
         # psycopg parses every "%s" query to turn it into PostgreSQL's $n form and caches that
         # only for short queries; a 100-row INSERT was parsed again on each POST (a fifth of a
@@ -45,12 +52,15 @@ class _Prepared:
         return sql
 
 
-def execute(conn, sql: str, params, fetch: bool = False, many: bool = False):
+def execute(conn, sql: str, params, fetch: bool = False, many: bool = False, generic_plan: bool = True):
     """Run `sql` on the driver's cursor of the session's connection (inside its transaction).
 
     SQLAlchemy's result machinery costs more than these small statements; driver errors
     are still raised as SQLAlchemy's DBAPIError (OperationalError...), and a lost
-    connection is invalidated, as SQLAlchemy itself does.
+    connection is invalidated, as SQLAlchemy itself does. `generic_plan=False` keeps psycopg
+    from preparing the statement after a few runs: PostgreSQL then plans it once for any
+    parameters, and for the lookups that generic plan scanned the product's whole table
+    (45 ms instead of 1 for 100 new senders).
     """
     dbapi = conn.dialect.loaded_dbapi
     fairy = conn.connection
@@ -60,8 +70,10 @@ def execute(conn, sql: str, params, fetch: bool = False, many: bool = False):
     try:
         if many:
             cursor.executemany(sql, params)
-        else:
+        elif generic_plan or conn.dialect.driver != "psycopg":
             cursor.execute(sql, params)
+        else:
+            cursor.execute(sql, params, prepare=False)
         return cursor.fetchall() if fetch else None
     except dbapi.Error as error:
         invalidated = conn.dialect.is_disconnect(error, fairy.dbapi_connection, cursor)
@@ -73,34 +85,54 @@ def execute(conn, sql: str, params, fetch: bool = False, many: bool = False):
         cursor.close()
 
 
-def _memoized(process):
-    """Conversions of repeated values (a product id, the batch's timestamp) are done once."""
-    cache = {}
+def _convert_column(process, values) -> list:
+    """`process` over one column of a batch. Values repeat a lot (the product, the batch's
+    time, a second's timestamp), so each distinct one is converted once."""
+    try:
+        done = {value: process(value) for value in set(values) if value is not None}
+    except TypeError:  # unhashable values (JSON documents): each its own
+        return [None if value is None else process(value) for value in values]
+    done[None] = None
+    return list(map(done.__getitem__, values))
 
-    def convert(value):
-        try:
-            return cache[value]
-        except KeyError:
-            if len(cache) > 10_000:
-                cache.clear()
-            result = cache[value] = process(value)
-            return result
-        except TypeError:  # unhashable (a JSON document)
-            return process(value)
 
-    return convert
+def stored_form(dialect, column: Column, value):
+    """`value` as the driver receives it for `column` (and returns it when read without conversion)."""
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return process(value) if process and value is not None else value
+
+
+_UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID4_SET = (0x8000 << 48) | (4 << 76)  # RFC 4122 variant, version 4: what uuid.uuid4() sets
+
+
+def new_ids(dialect, count: int) -> list:
+    """`count` fresh uuid4 keys in their stored form. Where Uuid binds as 32 hex digits (SQLite),
+    they are written as such directly: building and hashing UUID objects cost more per message
+    than inserting it."""
+    if stored_form(dialect, _ID, uuid.UUID(int=_UUID4_SET)) != f"{_UUID4_SET:032x}":
+        return [stored_form(dialect, _ID, uuid.uuid4()) for _ in range(count)]
+    data = os.urandom(16 * count)
+    return [f"{int.from_bytes(data[i:i + 16], 'big') & _UUID4_CLEAR | _UUID4_SET:032x}" for i in range(0, 16 * count, 16)]
+
+
+_ID = Column("id", Uuid)
 
 
 class FastStatement:
-    """Shared helpers: parameter conversion per column, result conversion per returned column."""
+    """Shared helpers: parameter conversion per column, result conversion per returned column.
+    Columns named in `stored` are given, and returned, in the driver's form (ids that only go
+    from one statement to another), so they are never converted."""
 
-    def __init__(self, table: Table, columns: list[str], returning: list[str] = (), keys: list[str] | None = None):
+    def __init__(self, table: Table, columns: list[str], returning: list[str] = (), keys: list[str] | None = None,
+                 stored: tuple[str, ...] = ()):
         self.table = table
         self.names = columns
         self.keys = keys or columns  # the row dict's key of each parameter (typed like its column)
         self._get = itemgetter(*self.keys) if len(self.keys) > 1 else (lambda row, key=self.keys[0] if self.keys else None: (row[key],))
         self.columns = [table.c[name] for name in columns]
         self.returning = [table.c[name] for name in returning]
+        self.stored = set(stored)
         self._prepared: dict[str, _Prepared] = {}
 
     def prepared(self, dialect) -> _Prepared:
@@ -109,30 +141,29 @@ class FastStatement:
             prepared = self._prepared[dialect.name] = _Prepared(self, dialect)
         return prepared
 
-    def params(self, prepared: _Prepared, row: dict) -> list:
-        values = list(self._get(row))
+    def params(self, prepared: _Prepared, rows: list[dict]) -> list:
+        """The parameters of `rows`, row after row, converted column by column."""
+        if not prepared.binds:
+            return list(chain.from_iterable(map(self._get, rows)))
+        columns = list(zip(*map(self._get, rows)))
         for index, bind in prepared.binds:
-            if values[index] is not None:
-                values[index] = bind(values[index])
-        return values
+            columns[index] = _convert_column(bind, columns[index])
+        return list(chain.from_iterable(zip(*columns)))
 
     def convert(self, prepared: _Prepared, rows) -> list[tuple]:
-        if not prepared.results:
+        if not prepared.results or not rows:
             return [tuple(row) for row in rows]
-        converted = []
-        for row in rows:
-            values = list(row)
-            for index, process in prepared.results:
-                values[index] = process(values[index])
-            converted.append(tuple(values))
-        return converted
+        columns = list(zip(*rows))
+        for index, process in prepared.results:
+            columns[index] = _convert_column(process, columns[index])
+        return list(zip(*columns))
 
 
 class FastInsert(FastStatement):
     """A multi-row INSERT ... ON CONFLICT <conflict> [RETURNING ...]."""
 
-    def __init__(self, table: Table, columns: list[str], conflict: str, returning: list[str] = ()):
-        super().__init__(table, columns, returning)
+    def __init__(self, table: Table, columns: list[str], conflict: str, returning: list[str] = (), stored=()):
+        super().__init__(table, columns, returning, stored=stored)
         self.conflict = conflict
         self.chunk = max(1, MAX_PARAMETERS // len(columns))
 
@@ -155,9 +186,7 @@ class FastInsert(FastStatement):
         returned = []
         for start in range(0, len(rows), self.chunk):
             chunk = rows[start:start + self.chunk]
-            params = []
-            for row in chunk:
-                params.extend(self.params(prepared, row))
+            params = self.params(prepared, chunk)
             rows_back = execute(conn, self._sql(prepared, len(chunk)), tuple(params), fetch=bool(self.returning))
             if self.returning:
                 returned.extend(self.convert(prepared, rows_back))
@@ -186,43 +215,13 @@ class FastLookup(FastStatement):
         return self.convert(prepared, execute(conn, sql, tuple(first_values) + tuple(second_values), fetch=True))
 
 
-class FastKnownSenders(FastStatement):
-    """One query for a batch's numbers and senders: each number's product (the routing), and the
-    contacts and conversations already stored for those senders in that product.
-
-    One row per (number, known sender); a number with no known sender comes back once, with NULLs."""
-
-    def __init__(self, accounts: Table, contacts: Table, conversations: Table):
-        super().__init__(accounts, [])
-        self.returning = [accounts.c.product_id, accounts.c.phone_number_id, contacts.c.id, contacts.c.wa_id,
-                          contacts.c.profile_name, conversations.c.id]
-
-    def run(self, conn, numbers: list, senders: list) -> list[tuple]:
-        prepared = self.prepared(conn.dialect)
-        key = (len(numbers), len(senders))
-        sql = prepared.sql.get(key)
-        if sql is None:
-            def among(column: str, count: int) -> str:
-                return f"{column} IN ({', '.join([prepared.mark] * count)})" if count else "1 = 0"
-
-            sql = prepared.keep(key,
-                "SELECT a.product_id, a.phone_number_id, c.id, c.wa_id, c.profile_name, v.id "
-                "FROM whatsapp_accounts a "
-                f"LEFT JOIN contacts c ON c.product_id = a.product_id AND {among('c.wa_id', key[1])} "
-                "LEFT JOIN conversations v ON v.product_id = a.product_id "
-                "AND v.phone_number_id = a.phone_number_id AND v.contact_id = c.id "
-                f"WHERE {among('a.phone_number_id', key[0])}"
-            )
-        return self.convert(prepared, execute(conn, sql, tuple(senders) + tuple(numbers), fetch=True))
-
-
 class FastBulkUpdate(FastStatement):
     """WITH v(<keys>) AS (VALUES ...) UPDATE <table> SET <assignments> FROM v WHERE <table>.id = v.id:
     one statement for a whole batch (SQLite >= 3.33 and PostgreSQL read it the same way).
     `parameters` gives each VALUES column's (name, column whose type converts it); "id" must be one."""
 
-    def __init__(self, table: Table, parameters: list[tuple[str, str]], assignments: str):
-        super().__init__(table, [column for _, column in parameters], keys=[key for key, _ in parameters])
+    def __init__(self, table: Table, parameters: list[tuple[str, str]], assignments: str, stored=()):
+        super().__init__(table, [column for _, column in parameters], keys=[key for key, _ in parameters], stored=stored)
         self.assignments = assignments
         self.chunk = max(1, MAX_PARAMETERS // len(parameters))
 
@@ -237,34 +236,52 @@ class FastBulkUpdate(FastStatement):
                     f"WITH v ({', '.join(self.keys)}) AS (VALUES {', '.join([one] * len(chunk))}) "
                     f"UPDATE {self.table.name} SET {self.assignments} FROM v WHERE {self.table.name}.id = v.id"
                 )
-            params = []
-            for row in chunk:
-                params.extend(self.params(prepared, row))
-            execute(conn, sql, tuple(params))
+            execute(conn, sql, tuple(self.params(prepared, chunk)))
 
 
-class FastSelect(FastStatement):
-    """SELECT <returning> WHERE product_id = ? AND <column> IN (...), for one product's batch."""
+class FastFind(FastStatement):
+    """For each key of one product's batch, the row with that unique key, if stored:
 
-    def __init__(self, table: Table, returning: list[str], column: str):
-        super().__init__(table, ["product_id"] + [column], returning)
-        self.column = column
+        WITH k (<keys>) AS (VALUES ...)
+        SELECT k.<keys>, (SELECT <returned> FROM <table> t WHERE t.product_id = ? AND t.<key> = k.<key> ...) FROM k
 
-    def run(self, conn, product_id, values: list) -> list[tuple]:
+    Each lookup is a correlated subquery with an equality on every column of the unique
+    index, so both databases use that index fully whatever their statistics say (on
+    fresh PostgreSQL tables, `IN (...)` lists were planned on the product_id index alone,
+    scanning the product's whole table). One subquery per returned column: same index entry.
+    Returns (key..., returned...) for the keys found."""
+
+    def __init__(self, table: Table, keys: list[str], returning: list[str], stored=()):
+        super().__init__(table, keys, returning, stored=stored)
+        self.product = FastStatement(table, ["product_id"], stored=stored)
+        self.chunk = max(1, (MAX_PARAMETERS - len(returning)) // len(keys))
+
+    def run(self, conn, product_id, keys: list[tuple]) -> list[tuple]:
         prepared = self.prepared(conn.dialect)
-        rows = []
-        step = MAX_PARAMETERS - 1
-        for start in range(0, len(values), step):
-            chunk = values[start:start + step]
+        product = self.product.params(self.product.prepared(conn.dialect), [{"product_id": product_id}])
+        width = len(self.names)
+        found = []
+        for start in range(0, len(keys), self.chunk):
+            chunk = keys[start:start + self.chunk]
             sql = prepared.sql.get(len(chunk))
             if sql is None:
+                one = "(" + ", ".join([prepared.mark] * width) + ")"
+                match = " AND ".join(f"t.{name} = k.{name}" for name in self.names)
+                lookups = ", ".join(f"(SELECT t.{column.name} FROM {self.table.name} t WHERE t.product_id = {prepared.mark} "
+                                    f"AND {match})" for column in self.returning)
                 sql = prepared.keep(len(chunk),
-                    f"SELECT {', '.join(column.name for column in self.returning)} FROM {self.table.name} "
-                    f"WHERE product_id = {prepared.mark} AND {self.column} IN ({', '.join([prepared.mark] * len(chunk))})"
+                    f"WITH k ({', '.join(self.names)}) AS (VALUES {', '.join([one] * len(chunk))}) "
+                    f"SELECT {', '.join('k.' + name for name in self.names)}, {lookups} FROM k"
                 )
-            bind = dict(prepared.binds)
-            convert_product, convert_value = bind.get(0), bind.get(1)
-            params = [convert_product(product_id) if convert_product else product_id]
-            params += [convert_value(v) for v in chunk] if convert_value else chunk
-            rows.extend(self.convert(prepared, execute(conn, sql, tuple(params), fetch=True)))
-        return rows
+            params = self.params(prepared, [dict(zip(self.names, key)) for key in chunk]) + product * len(self.returning)
+            rows = execute(conn, sql, tuple(params), fetch=True, generic_plan=False)
+            found += [row for row in rows if row[width] is not None]
+        return self.convert_found(prepared, found, width)
+
+    def convert_found(self, prepared: _Prepared, rows: list, width: int) -> list[tuple]:
+        if not prepared.results or not rows:
+            return [tuple(row) for row in rows]
+        columns = list(zip(*rows))
+        for index, process in prepared.results:
+            columns[width + index] = _convert_column(process, columns[width + index])
+        return list(zip(*columns))

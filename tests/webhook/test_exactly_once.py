@@ -128,12 +128,14 @@ def test_contact_and_conversation_created_meanwhile_by_another_worker(client, tw
     from portal.webhook import ingest
 
     p.post_signed(client, p.envelope(p.messages_change(NUMBER_A, [p.text_message("wamid.first")])))
-    real_read = ingest.KNOWN_SENDERS.run
+    for statement in (ingest.FIND_CONTACTS, ingest.FIND_CONVERSATIONS):
+        real_read, reads = statement.run, []
 
-    def read_before_the_other_worker_committed(conn, numbers, senders):
-        return [(product_id, number, None, None, None, None) for product_id, number, *_ in real_read(conn, numbers, senders)]
+        def read_before_the_other_worker_committed(conn, *args, real_read=real_read, reads=reads):
+            reads.append(args)  # the first read misses the rows; the read after the insert finds them
+            return [] if len(reads) == 1 else real_read(conn, *args)
 
-    monkeypatch.setattr(ingest.KNOWN_SENDERS, "run", read_before_the_other_worker_committed)
+        monkeypatch.setattr(statement, "run", read_before_the_other_worker_committed)
     answer = p.post_signed(client, p.envelope(p.messages_change(NUMBER_A, [p.text_message("wamid.second")])))
     assert answer.status_code == 200 and answer.json["stored"] == 1
     assert count(Contact) == 1 and count(Conversation) == 1
