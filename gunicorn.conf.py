@@ -21,43 +21,58 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 preload_app = True
 
 
-# The webhook drain process (portal/webhook/drainer.py): started by the master beside the
-# workers, at a lower CPU priority, so the workers answer Meta at full speed and the journal
-# absorbs bursts. WEBHOOK_DRAIN_PROCESS=0 leaves the draining to the workers themselves.
-_drain_process = None
+# The webhook drain processes (portal/webhook/drainer.py): started by the master beside the
+# workers, at a lower CPU priority (WEBHOOK_DRAIN_NICE, default 10), so the workers only journal
+# and answer Meta at full speed, and the journal absorbs bursts. WEBHOOK_DRAIN_PROCESSES: how many; by default one per CPU plus one on PostgreSQL,
+# whose drains run side by side and each waits on round trips, and one on SQLite, which has a
+# single writer. 0 leaves the draining to the workers themselves.
+_drain_processes: list = []
 
 
 def _portal(app):
     return app if getattr(app, "config", {}).get("WEBHOOK_PROCESSING") == "journal" else None
 
 
+def _drain_process_count(app) -> int:
+    configured = os.environ.get("WEBHOOK_DRAIN_PROCESSES")
+    if configured:
+        return int(configured)
+    return 1 if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") else multiprocessing.cpu_count() + 1
+
+
 def when_ready(server):
-    global _drain_process
-    if os.environ.get("WEBHOOK_DRAIN_PROCESS", "1") == "0" or not _portal(server.app.wsgi()):
+    app = _portal(server.app.wsgi())
+    if not app:
         return
-    _drain_process = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "portal:create_app", "webhooks", "drain", "--forever",
-         "--nice", "10", "--exit-with", str(os.getpid())],
-        cwd=os.path.dirname(os.path.abspath(__file__)),
-    )
-    server.log.info("webhook drain process started (pid %s)", _drain_process.pid)
+    for _ in range(_drain_process_count(app)):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "portal:create_app", "webhooks", "drain", "--forever",
+             "--nice", os.environ.get("WEBHOOK_DRAIN_NICE", "10"), "--exit-with", str(os.getpid())],
+            cwd=os.path.dirname(os.path.abspath(__file__)),
+        )
+        _drain_processes.append(process)
+        server.log.info("webhook drain process started (pid %s)", process.pid)
 
 
 def post_worker_init(worker):
-    """Each worker stands by while the drain process lives, and drains itself if it dies."""
+    """Each worker stands by while a drain process lives, and drains itself if none does."""
     app = _portal(worker.wsgi)
     if app is None:
         return
     drainer = app.extensions["webhook_drainer"]
-    if _drain_process is not None and _drain_process.poll() is None:
-        drainer.hand_over_to(_drain_process.pid)
+    if _drain_processes:  # (not .poll(): a worker is not their parent; the drainer checks they live)
+        drainer.hand_over_to([process.pid for process in _drain_processes])
+        worker.log.info("worker %s: webhook drain processes %s store the deliveries", worker.pid,
+                        [process.pid for process in _drain_processes])
     drainer.start()
 
 
 def on_exit(server):
-    if _drain_process is not None and _drain_process.poll() is None:
-        _drain_process.terminate()
+    for process in _drain_processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in _drain_processes:
         try:
-            _drain_process.wait(timeout=graceful_timeout)
+            process.wait(timeout=graceful_timeout)
         except subprocess.TimeoutExpired:
-            _drain_process.kill()
+            process.kill()

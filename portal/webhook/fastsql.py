@@ -12,7 +12,6 @@ Every statement names product_id itself: no product is in scope here.
 """
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from itertools import chain
@@ -20,6 +19,8 @@ from operator import itemgetter
 
 from sqlalchemy import Column, Table, Uuid
 from sqlalchemy.exc import DBAPIError
+
+from ..models.base import uuid7_ints
 
 # SQLite allows 32,766 parameters per statement, PostgreSQL 65,535.
 MAX_PARAMETERS = 30_000
@@ -102,18 +103,15 @@ def stored_form(dialect, column: Column, value):
     return process(value) if process and value is not None else value
 
 
-_UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
-_UUID4_SET = (0x8000 << 48) | (4 << 76)  # RFC 4122 variant, version 4: what uuid.uuid4() sets
-
-
 def new_ids(dialect, count: int) -> list:
-    """`count` fresh uuid4 keys in their stored form. Where Uuid binds as 32 hex digits (SQLite),
-    they are written as such directly: building and hashing UUID objects cost more per message
-    than inserting it."""
-    if stored_form(dialect, _ID, uuid.UUID(int=_UUID4_SET)) != f"{_UUID4_SET:032x}":
-        return [stored_form(dialect, _ID, uuid.uuid4()) for _ in range(count)]
-    data = os.urandom(16 * count)
-    return [f"{int.from_bytes(data[i:i + 16], 'big') & _UUID4_CLEAR | _UUID4_SET:032x}" for i in range(0, 16 * count, 16)]
+    """`count` fresh UUIDv7 keys (as the ORM makes them, models/base.py) in their stored form.
+    Where Uuid binds as 32 hex digits (SQLite), they are written as such directly: building and
+    hashing UUID objects cost more per message than inserting it."""
+    values = uuid7_ints(count)
+    probe = values[0] if values else 0
+    if stored_form(dialect, _ID, uuid.UUID(int=probe)) != f"{probe:032x}":
+        return [stored_form(dialect, _ID, uuid.UUID(int=value)) for value in values]
+    return [f"{value:032x}" for value in values]
 
 
 _ID = Column("id", Uuid)

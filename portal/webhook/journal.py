@@ -32,7 +32,7 @@ deliveries = WebhookDelivery.__table__
 # One drain transaction stores about this many messages and statuses: enough to share
 # its fixed costs (round trips, commit); on SQLite fewer, because the journal's appends
 # wait for the single write lock a drain holds (and per message it costs about the same).
-ITEMS_PER_DRAIN = {"sqlite": 100}
+ITEMS_PER_DRAIN = {"sqlite": 1000}
 ITEMS_PER_DRAIN_DEFAULT = 500
 MAX_DELIVERIES_PER_DRAIN = 200
 

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import io
 import logging
+import sqlite3
 import threading
 import time
 import uuid
@@ -32,6 +33,8 @@ from ..security import _headers as security_headers
 log = logging.getLogger(__name__)
 
 ANSWER = b'{"received":true}'
+SQLITE_LOCK_WAIT_SECONDS = 10.0
+SQLITE_RETRY_SECONDS = 0.0005
 
 
 class _ThenDrain:
@@ -62,6 +65,7 @@ class WebhookLane:
         self._opened = []  # every thread's connection, for close()
         self._opened_lock = threading.Lock()
         self._journal = None  # (sql, timestamp converter), once the engine is known
+        self._sqlite = False
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") != "/webhook" or environ.get("REQUEST_METHOD") != "POST" or not self.secret:
@@ -114,11 +118,32 @@ class WebhookLane:
         if connection is None:
             connection = self._local.connection = self._connect()
         sql, timestamp = self._journal
+        params = (body, timestamp(utcnow()))
         cursor = connection.cursor()
         try:
-            cursor.execute(sql, (body, timestamp(utcnow())))
+            if self._sqlite:
+                self._append_sqlite(cursor, sql, params)
+            else:
+                cursor.execute(sql, params)
         finally:
             cursor.close()
+
+    def _append_sqlite(self, cursor, sql, params) -> None:
+        """SQLite's own wait for the write lock (held by a drain) sleeps in steps of up to
+        100 ms, leaving the CPU idle long after the lock is free: retry in short steps instead."""
+        deadline = None
+        while True:
+            try:
+                cursor.execute(sql, params)
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error):
+                    raise
+                now = time.monotonic()
+                deadline = deadline or now + SQLITE_LOCK_WAIT_SECONDS
+                if now > deadline:
+                    raise
+                time.sleep(SQLITE_RETRY_SECONDS)
 
     def _connect(self):
         from ..extensions import db
@@ -128,8 +153,10 @@ class WebhookLane:
             fairy = engine.raw_connection()  # the pool's connect hooks run (SQLite pragmas)
         driver = fairy.driver_connection
         fairy.detach()  # ours until it breaks; never returned to the pool
-        if engine.dialect.name == "sqlite":
+        self._sqlite = engine.dialect.name == "sqlite"
+        if self._sqlite:
             driver.isolation_level = None
+            driver.execute("PRAGMA busy_timeout = 0")  # the lane waits for the lock itself (_append_sqlite)
         else:
             driver.autocommit = True
         if self._journal is None:

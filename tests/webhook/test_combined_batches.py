@@ -47,12 +47,12 @@ def test_a_batch_longer_than_one_statement_is_stored_once(app, two_products):
 
 
 def test_rows_read_back_through_the_orm_as_it_writes_them(app, two_products):
-    """Keys made on the fast path are uuid4 values the ORM reads back, and link up."""
+    """Keys made on the fast path are UUIDv7 values (as the ORM makes them) that it reads back, and link up."""
     store_changes(bodies("ids", 4, 5))
     db.session.commit()
     for model in (Message, Contact, Conversation):
         for row in db.session.execute(select(model)).scalars():
-            assert isinstance(row.id, uuid.UUID) and row.id.version == 4 and row.id.variant == uuid.RFC_4122
+            assert isinstance(row.id, uuid.UUID) and row.id.version == 7 and row.id.variant == uuid.RFC_4122
     for message in db.session.execute(select(Message)).scalars():
         conversation = db.session.get(Conversation, message.conversation_id)
         assert conversation.product_id == message.product_id
