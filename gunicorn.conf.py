@@ -22,10 +22,11 @@ preload_app = True
 
 
 # The webhook drain processes (portal/webhook/drainer.py): started by the master beside the
-# workers, at a lower CPU priority (WEBHOOK_DRAIN_NICE, default 10), so the workers only journal
-# and answer Meta at full speed, and the journal absorbs bursts. WEBHOOK_DRAIN_PROCESSES: how many; by default one per CPU plus one on PostgreSQL,
-# whose drains run side by side and each waits on round trips, and one on SQLite, which has a
-# single writer. 0 leaves the draining to the workers themselves.
+# workers, at a lower CPU priority (WEBHOOK_DRAIN_NICE, default 10), so the workers only
+# journal and answer Meta at full speed, and the journal absorbs bursts.
+# WEBHOOK_DRAIN_PROCESSES: how many; by default one per CPU plus one on PostgreSQL (its drains
+# run side by side, each waiting on round trips) and one on SQLite (a single writer). 0 leaves
+# the draining to the workers themselves.
 _drain_processes: list = []
 
 
