@@ -2,13 +2,15 @@
 
     .venv/bin/python bench/webhook.py            # about 2 minutes; --record writes bench/README.md
 
-Starts, one after the other, on loopback ports and under `gunicorn -w 2 -k sync`:
+Starts, one after the other, on loopback ports and under `gunicorn -c gunicorn.conf.py -w 2 -k sync`:
   ceiling            a bare Flask app that answers 200 (bench/ceiling_app.py)
-  portal-sqlite      the portal (production config) on a SQLite file
-  portal-postgresql  the portal on PostgreSQL (a database of its own on 127.0.0.1:5432)
+  portal-sqlite      the portal (production config) on a SQLite file, with its drain process
+  portal-postgresql  the portal on PostgreSQL (a database of its own on 127.0.0.1:5432), with its drain processes
   peer-pywa          pywa 4.5 on Flask, one INSERT + commit per message into SQLite (bench/peer_app.py)
 and drives each from a separate process, wrk (Debian's package), with pre-signed bodies whose
-message ids are all unique: first one message per POST, then 100 per POST. Reports messages/s,
+message ids are all unique: first one message per POST, then 100 per POST. The portal answers once a
+delivery is journaled; its messages/s count only messages in the inbox, over the load plus the time
+its drains still needed after it (the drain tail). Reports messages/s,
 the ratios to the ceiling and to the peer, p50/p99 latency, and checks in each database that every
 acknowledged (200) message is stored exactly once. Everything it starts is stopped at the end.
 Needs: wrk (apt-get install wrk), pywa==4.5.0 (bench/requirements.txt), PostgreSQL.
@@ -356,7 +358,7 @@ def report(runs: list[Run], seconds: int) -> str:
     peer = by.get(("peer-pywa", "single"))
     lines = [
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} CPUs, "
-        f"gunicorn -w 2 -k sync, wrk -t{THREADS} -c{THREADS} -d{seconds}s, median of the rounds "
+        f"gunicorn -c gunicorn.conf.py -w 2 -k sync, wrk -t{THREADS} -c{THREADS} -d{seconds}s, median of the rounds "
         f"(load average at the end: {os.getloadavg()[0]:.1f}), Python {sys.version.split()[0]}.",
         "",
         "| target | msgs/POST | POST/s (200) | stored msgs/s | vs ceiling req/s | vs peer msgs/s | p50 ms | p99 ms | drain tail s | acked not stored | stored twice | msgs/s of each round |",

@@ -38,7 +38,8 @@ class CursorError(ValueError):
 
 
 def short_id(message_id: uuid.UUID) -> str:
-    return message_id.hex[:SHORT_ID_CHARS]
+    # The random end of the id: a UUIDv7 starts with its time, shared by rows made together.
+    return message_id.hex[-SHORT_ID_CHARS:]
 
 
 @dataclass(frozen=True)

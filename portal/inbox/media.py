@@ -55,4 +55,4 @@ def filename(message: Message, mime_type: str) -> str:
     if name:
         return name
     extension = mime_type.split("/", 1)[-1].split(";", 1)[0].strip() if "/" in mime_type else "bin"
-    return f"{message.type}-{message.id.hex[:8]}.{_SAFE_FILENAME.sub('', extension)[:10] or 'bin'}"
+    return f"{message.type}-{message.id.hex[-8:]}.{_SAFE_FILENAME.sub('', extension)[:10] or 'bin'}"
