@@ -15,7 +15,7 @@ portal's models, with business tokens the sandbox issued. Then, for --seconds, a
               (CSRF token from the page), pressing Retry on replies that failed retryably;
   statuses    the sandbox sends sent/delivered/read after each accepted send (retried until 200),
               and the soak sends them again in shuffled order, single or in one POST;
-  faults      --kill-worker: SIGKILL one gunicorn worker at 25% of the run;
+  faults      --kill-worker: SIGKILL one gunicorn worker and one webhook drain process at 25% of the run;
               --stop-postgres: PostgreSQL stopped for 10 s at 45% (always started again);
               --graph-faults R: a share R of Graph calls answers 500 (Meta's transient error) or hangs
               past META_HTTP_TIMEOUT. --all-faults = all three, R = 0.2.
@@ -221,6 +221,13 @@ def main() -> int:
                     os.kill(victim, signal.SIGKILL)
                     kills.append(time.time())
                     events.append(f"t={time.time() - began:.1f}s SIGKILL worker {victim} (workers {workers})")
+                # And one webhook drain process, mid-drain as likely as not: what it had taken
+                # goes back to the journal (its transaction dies with it) for the others.
+                drains = processes.worker_pids(gunicorn.pid, drains=True)
+                if drains:
+                    victim = random.choice(drains)
+                    os.kill(victim, signal.SIGKILL)
+                    events.append(f"t={time.time() - began:.1f}s SIGKILL drain process {victim} (drains {drains})")
             if args.stop_postgres:
                 wait = 0.45 * load_seconds - (time.time() - began)
                 if wait <= 0 or not stop.wait(wait):

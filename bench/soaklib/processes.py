@@ -105,8 +105,9 @@ def start_gunicorn(env: dict, port: int, log: Path) -> subprocess.Popen:
     return process
 
 
-def worker_pids(master_pid: int) -> list[int]:
-    """The gunicorn master's children (its workers), from /proc."""
+def worker_pids(master_pid: int, drains: bool = False) -> list[int]:
+    """The gunicorn master's children from /proc: its web workers, or (`drains`) its webhook
+    drain processes (gunicorn.conf.py)."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -116,7 +117,12 @@ def worker_pids(master_pid: int) -> list[int]:
         except OSError:
             continue
         if int(fields[1]) == master_pid:
-            pids.append(int(entry.name))
+            try:
+                is_drain = b"webhooks\0drain" in (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if is_drain == drains:
+                pids.append(int(entry.name))
     return sorted(pids)
 
 

@@ -12,8 +12,8 @@ OVERLAP after it was stamped is therefore never missed nor shown twice.
 
 Trade-offs, on purpose: a burst of more than `page` messages between two polls
 shows its newest `page` (the conversations hold all of them); the id set is
-capped at SEEN_CAP (the floor rises to the oldest id kept); ids are 32-bit
-prefixes, so a new message colliding with one of at most SEEN_CAP held ids in
+capped at SEEN_CAP (the floor rises above the rows that no longer fit); ids are
+the last 32 bits, so a new message colliding with one of at most SEEN_CAP held ids in
 the same few seconds (odds about 1 in 20 million) would be missed by the feed,
 not by its conversation.
 """
@@ -78,6 +78,12 @@ class Cursor:
             return previous or cls(floor=utcnow() - OVERLAP)
         floor = rows_newest_first[0].created_at - OVERLAP
         kept = rows_newest_first[:SEEN_CAP]
-        if not exhaustive or len(rows_newest_first) > SEEN_CAP:
+        if len(rows_newest_first) > SEEN_CAP:
+            # The rows past the cap leave the set, so the floor must pass above them all, or the
+            # next poll would send them again (a webhook drain stamps many rows with one time).
+            floor = max(floor, rows_newest_first[SEEN_CAP].created_at + timedelta(microseconds=1))
+        elif not exhaustive:
             floor = max(floor, kept[-1].created_at)
+        if previous is not None:  # a floor never goes down: what it left below is not sent again
+            floor = max(floor, previous.floor)
         return cls(floor=floor, seen=frozenset(short_id(r.id) for r in kept if r.created_at >= floor))
