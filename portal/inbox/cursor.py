@@ -30,6 +30,7 @@ OVERLAP = timedelta(seconds=5)
 SEEN_CAP = 200
 SHORT_ID_CHARS = 8
 _EPOCH = datetime(1970, 1, 1)
+_TICK = timedelta(microseconds=1)  # the resolution of created_at
 _CURSOR = re.compile(r"^(\d{1,18})(?:-((?:[0-9a-f]{8})(?:\.[0-9a-f]{8}){0,%d}))?$" % (SEEN_CAP - 1))
 
 
@@ -78,12 +79,14 @@ class Cursor:
             return previous or cls(floor=utcnow() - OVERLAP)
         floor = rows_newest_first[0].created_at - OVERLAP
         kept = rows_newest_first[:SEEN_CAP]
+        # Every row at or above the floor must be in the set, or a later poll sends it again. The
+        # rows past the cap leave the set, and a query cut by its limit may have left out rows of
+        # the oldest time it reached (a webhook drain stamps many rows with one time): the floor
+        # then passes just above that time (those rows are the burst the feed does not show).
         if len(rows_newest_first) > SEEN_CAP:
-            # The rows past the cap leave the set, so the floor must pass above them all, or the
-            # next poll would send them again (a webhook drain stamps many rows with one time).
-            floor = max(floor, rows_newest_first[SEEN_CAP].created_at + timedelta(microseconds=1))
+            floor = max(floor, rows_newest_first[SEEN_CAP].created_at + _TICK)
         elif not exhaustive:
-            floor = max(floor, kept[-1].created_at)
+            floor = max(floor, kept[-1].created_at + _TICK)
         if previous is not None:  # a floor never goes down: what it left below is not sent again
             floor = max(floor, previous.floor)
         return cls(floor=floor, seen=frozenset(short_id(r.id) for r in kept if r.created_at >= floor))

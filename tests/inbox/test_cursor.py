@@ -47,3 +47,35 @@ def test_a_message_committed_late_inside_the_overlap_is_sent_once():
     sent, cursor = poll(cursor, table)
     assert [r.id for r in sent] == [table[-1].id]
     assert poll(cursor, table)[0] == []
+
+
+def _first_page(table: list[Row], page: int = 50):
+    rows = sorted(table, key=lambda r: (r.created_at, r.id.hex), reverse=True)[:page]
+    return rows, Cursor.after(rows, exhaustive=len(rows) < page)
+
+
+def test_random_drains_and_polls_never_send_a_message_twice():
+    """Drains stamp batches of 1 to 260 rows with one time and commit up to 1.5 s later (each
+    batch becomes visible at once, or row by row); pollers come at random: nothing twice."""
+    import random
+
+    for seed in range(120):
+        rng = random.Random(seed)
+        clock = datetime(2026, 1, 1)
+        visible = [Row(uuid7(), clock - timedelta(seconds=rng.random() * 10)) for _ in range(50)]
+        pending: list[tuple[datetime, Row]] = []
+        rows, cursor = _first_page(visible)
+        shown = {r.id for r in rows}
+        for _ in range(150):
+            clock += timedelta(milliseconds=rng.choice([10, 50, 200, 1000]))
+            if rng.random() < 0.7:
+                stamp = clock - timedelta(milliseconds=rng.randint(0, 3000))
+                at = clock + timedelta(milliseconds=rng.randint(0, 1500))
+                for _ in range(rng.choice([1, 5, 30, 120, 260])):
+                    pending.append((at + timedelta(milliseconds=rng.randint(0, 500) if seed % 2 else 0), Row(uuid7(), stamp)))
+            visible += [row for at, row in pending if at <= clock]
+            pending = [(at, row) for at, row in pending if at > clock]
+            if rng.random() < 0.5:
+                sent, cursor = poll(Cursor.decode(cursor.encode()), visible)
+                assert not shown & {r.id for r in sent}, f"seed {seed}: sent twice"
+                shown |= {r.id for r in sent}
