@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from ..extensions import db
@@ -58,9 +58,7 @@ def append(body: bytes) -> int:
 
 
 def backlog() -> int:
-    """Deliveries not stored yet (for /readyz and the bench)."""
-    from sqlalchemy import func
-
+    """Deliveries not stored yet (for `flask webhooks drain`)."""
     return db.session.execute(select(func.count()).select_from(deliveries)).scalar_one()
 
 
@@ -130,7 +128,7 @@ def drain_once(ids: list[int] | None = None) -> DrainResult:
 
 
 def _items(change) -> int:
-    value = change.value
+    value = change.value if isinstance(change.value, dict) else {}
     count = 0
     for key in ("messages", "statuses"):
         listed = value.get(key)
