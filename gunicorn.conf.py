@@ -34,21 +34,28 @@ def _portal(app):
     return app if getattr(app, "config", {}).get("WEBHOOK_PROCESSING") == "journal" else None
 
 
+def _setting(name: str, default: int, low: int, high: int) -> int:
+    """A whole-number setting from the environment, refused at start with one clear line."""
+    raw = os.environ.get(name) or str(default)
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise SystemExit(f"{name} must be a whole number from {low} to {high}, not {raw!r}")
+    return int(raw)
+
+
 def _drain_process_count(app) -> int:
-    configured = os.environ.get("WEBHOOK_DRAIN_PROCESSES")
-    if configured:
-        return int(configured)
-    return 1 if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") else multiprocessing.cpu_count() + 1
+    default = 1 if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") else multiprocessing.cpu_count() + 1
+    return _setting("WEBHOOK_DRAIN_PROCESSES", default, 0, 64)
 
 
 def when_ready(server):
     app = _portal(server.app.wsgi())
     if not app:
         return
+    nice = _setting("WEBHOOK_DRAIN_NICE", 10, 0, 19)
     for _ in range(_drain_process_count(app)):
         process = subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "portal:create_app", "webhooks", "drain", "--forever",
-             "--nice", os.environ.get("WEBHOOK_DRAIN_NICE", "10"), "--exit-with", str(os.getpid())],
+             "--nice", str(nice), "--exit-with", str(os.getpid())],
             cwd=os.path.dirname(os.path.abspath(__file__)),
         )
         _drain_processes.append(process)

@@ -13,7 +13,7 @@ def _origin(url: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _headers(dialog_url: str, production: bool) -> tuple[tuple[str, str], ...]:
+def security_headers(dialog_url: str, production: bool) -> tuple[tuple[str, str], ...]:
     """The headers for one configuration, built once (parsing the URL on every response
     was a measurable share of a webhook POST)."""
     # The connect form is answered by a redirect to Meta's dialog, which
@@ -36,6 +36,6 @@ def init_app(app):
     @app.after_request
     def _security_headers(response):
         config = current_app.config
-        for name, value in _headers(config["META_DIALOG_URL"], config["PORTAL_ENV"] == "production"):
+        for name, value in security_headers(config["META_DIALOG_URL"], config["PORTAL_ENV"] == "production"):
             response.headers.setdefault(name, value)
         return response

@@ -14,21 +14,19 @@ which answers it as it always did (401, 403, 413, 400 with the body kept, 503).
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
 import logging
 import sqlite3
 import threading
 import time
-import uuid
 
 from sqlalchemy import DateTime
 
 from ..meta.payloads import PayloadError, load_body
+from ..meta.signatures import SignatureError, verify_webhook_signature
 from ..models.base import utcnow
-from ..observability import REQUEST_ID_RE, access_log
-from ..security import _headers as security_headers
+from ..observability import access_log, log_access, request_id_from
+from ..security import security_headers
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +55,7 @@ class WebhookLane:
         self.next = wsgi_app
         self.drainer = drainer
         config = app.config
-        self.secret = (config["META_APP_SECRET"] or "").encode()
+        self.secret = config["META_APP_SECRET"] or ""
         self.max_bytes = config["WEBHOOK_MAX_BYTES"]
         self.headers = [("Content-Type", "application/json"), ("Content-Length", str(len(ANSWER))),
                         *security_headers(config["META_DIALOG_URL"], config["PORTAL_ENV"] == "production")]
@@ -82,21 +80,17 @@ class WebhookLane:
             environ["wsgi.input"] = io.BytesIO(body)
             return self.next(environ, start_response)
         self.drainer.wake()
-        incoming = environ.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        request_id = request_id_from(environ.get("HTTP_X_REQUEST_ID", ""))
         if access_log.isEnabledFor(logging.INFO):
-            elapsed = round((time.perf_counter() - started) * 1000, 2)
-            access_log.info("POST /webhook 200", extra={"fields": {
-                "method": "POST", "path": "/webhook", "status": 200, "duration_ms": elapsed, "request_id": request_id}})
+            log_access("POST", "/webhook", 200, started, request_id)
         start_response("200 OK", self.headers + [("X-Request-ID", request_id)])
         return _ThenDrain(self.drainer)
 
     def _accept(self, body: bytes, signature: str | None) -> bool:
         """True once `body` is verified and journaled; False hands it to the view."""
-        if not signature:
-            return False
-        expected = "sha256=" + hmac.new(self.secret, body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected.encode(), signature.strip().encode("ascii", "replace")):
+        try:
+            verify_webhook_signature(body, signature, self.secret)
+        except SignatureError:
             return False
         try:
             load_body(body)

@@ -243,3 +243,26 @@ def test_readyz_shows_the_deliveries_waiting_in_the_journal(client, two_products
     assert client.get("/readyz").get_json()["webhook_backlog"] == 1
     journal.drain()
     assert client.get("/readyz").get_json()["webhook_backlog"] == 0
+
+
+def test_on_sqlite_the_lane_waits_for_a_drains_write_lock_then_journals(app, client, two_products, no_thread, caplog):
+    """A drain holds SQLite's single write lock while it stores; the lane retries in short steps
+    (not SQLite's own sleeps of up to 100 ms) and journals the delivery once the lock is free."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's single write lock (PostgreSQL appends never wait for a drain)")
+    import sqlite3
+
+    p.post_signed(client, batch("warm"))  # the lane's connection exists
+    holder = sqlite3.connect(db.engine.url.database, isolation_level=None, timeout=30)
+    holder.execute("BEGIN IMMEDIATE")  # what a drain's first DELETE does
+    answers = []
+    poster = threading.Thread(target=lambda: answers.append(p.post_signed(app.test_client(), batch("locked"))))
+    poster.start()
+    time.sleep(0.3)
+    assert poster.is_alive() and not answers  # waiting for the lock, not answered yet
+    holder.execute("COMMIT")
+    holder.close()
+    poster.join(timeout=10)
+    assert answers[0].status_code == 200 and answers[0].json == {"received": True}
+    assert count(WebhookDelivery) == 2
+    assert "handing the delivery to the view" not in caplog.text  # the lane itself journaled it
