@@ -33,7 +33,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,16 +164,23 @@ def prepare_portal_database(env: dict) -> None:
 
 
 def portal_backlog(database_url: str):
+    """() -> deliveries journaled and not stored yet: the journal table's and, on SQLite, the journal file's."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.pool import NullPool
 
     from portal.config import _database_url
+    from portal.webhook.journal_file import path_for
 
     engine = create_engine(_database_url(database_url, ""), poolclass=NullPool)
+    journal_file = path_for(database_url)
 
     def read() -> int:
         with engine.connect() as conn:
-            return conn.execute(text("SELECT count(*) FROM webhook_deliveries")).scalar_one()
+            in_table = conn.execute(text("SELECT count(*) FROM webhook_deliveries")).scalar_one()
+        if journal_file is None or not os.path.exists(journal_file):
+            return in_table
+        with closing(sqlite3.connect(journal_file, timeout=30)) as file:
+            return in_table + file.execute("SELECT count(*) FROM webhook_deliveries").fetchone()[0]
 
     return read
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, jsonify
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
+from .webhook import journal
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ def healthz():
 @bp.route("/readyz")
 def readyz():
     try:
-        backlog = db.session.execute(text("SELECT count(*) FROM webhook_deliveries")).scalar_one()
+        backlog = journal.backlog()
     except SQLAlchemyError as error:
         db.session.rollback()
         log.warning("readiness check failed: %s", type(error).__name__)

@@ -1,16 +1,20 @@
 """After the load: what the database and the pages hold, compared with what was sent."""
 from __future__ import annotations
 
+import os
 import random
 import re
+import sqlite3
 import uuid
 from collections import Counter, defaultdict
+from contextlib import closing
 
 from sqlalchemy import create_engine, text
 
 from portal.config import _database_url
 from portal.inbox.queries import CONVERSATIONS_PAGE
 from portal.inbox.sending import RETRYABLE_CODES
+from portal.webhook.journal_file import path_for
 
 from .load import UUID, Agent, Customers
 
@@ -18,11 +22,15 @@ FINAL_OK = ("sent", "delivered", "read", "played")
 
 
 def journal_backlog(database_url: str) -> int:
-    """Deliveries the portal answered 200 but has not stored yet."""
+    """Deliveries the portal answered 200 but has not stored yet (on SQLite, its journal file's too)."""
     engine = create_engine(_database_url(database_url, ""))
     with engine.connect() as conn:
         left = conn.execute(text("SELECT count(*) FROM webhook_deliveries")).scalar()
     engine.dispose()
+    journal_file = path_for(database_url)
+    if journal_file is not None and os.path.exists(journal_file):
+        with closing(sqlite3.connect(journal_file, timeout=30)) as file:
+            left += file.execute("SELECT count(*) FROM webhook_deliveries").fetchone()[0]
     return left
 
 

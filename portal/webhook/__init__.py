@@ -31,18 +31,24 @@ def init_app(app):
     app.cli.add_command(webhooks_cli)
     numbers_linked.connect(replay_linked_numbers)
     from .drainer import Drainer
+    from .journal_file import JournalFile, path_for
     from .lane import WebhookLane
 
     app.extensions["webhook_drainer"] = drainer = Drainer(app)
+    journal_path = path_for(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.extensions["webhook_journal_file"] = JournalFile(journal_path) if journal_path else None
     if app.config["WEBHOOK_PROCESSING"] == "journal":
         app.wsgi_app = app.extensions["webhook_lane"] = WebhookLane(app, app.wsgi_app, drainer)
 
 
 def stop(app) -> None:
-    """Stop the app's drainer thread and close the lane's connections (tests, shutdown)."""
+    """Stop the app's drainer thread and close the lane's and the journal file's connections (tests, shutdown)."""
     drainer = app.extensions.get("webhook_drainer")
     if drainer is not None:
         drainer.stop()
     lane = app.extensions.get("webhook_lane")
     if lane is not None:
         lane.close()
+    journal_file = app.extensions.get("webhook_journal_file")
+    if journal_file is not None:
+        journal_file.close()

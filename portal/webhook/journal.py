@@ -11,12 +11,19 @@ stored, never both and never half. Two drainers never take the same delivery
 (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: the DELETE takes the database's
 single write lock first). A delivery journaled twice (Meta's retry) is stored
 once by ingest's unique constraints.
+
+On SQLite the fast lane journals into a file of its own instead (journal_file.py),
+so that acknowledging never waits for a drain's write lock; there a drain claims,
+stores and commits, then deletes, and ingest's unique constraints make a second
+store of the same delivery (after a drain died mid-way) a no-op. The table stays
+for what the Flask view journals, and for PostgreSQL.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import DBAPIError
 
@@ -35,6 +42,7 @@ deliveries = WebhookDelivery.__table__
 ITEMS_PER_DRAIN = {"sqlite": 1000}
 ITEMS_PER_DRAIN_DEFAULT = 500
 MAX_DELIVERIES_PER_DRAIN = 200
+SET_ASIDE_REASON = "could not be stored (see the log); replay after a fix"
 
 
 @dataclass
@@ -58,8 +66,10 @@ def append(body: bytes) -> int:
 
 
 def backlog() -> int:
-    """Deliveries not stored yet (for `flask webhooks drain`)."""
-    return db.session.execute(select(func.count()).select_from(deliveries)).scalar_one()
+    """Deliveries not stored yet (`flask webhooks drain`, /readyz): the table's and the journal file's."""
+    journal_file = current_app.extensions.get("webhook_journal_file")
+    in_file = journal_file.count() if journal_file is not None else 0
+    return db.session.execute(select(func.count()).select_from(deliveries)).scalar_one() + in_file
 
 
 class _Pace:
@@ -89,23 +99,20 @@ def _take(limit: int | None = None, ids: list[int] | None = None):
 
 def drain_once(ids: list[int] | None = None) -> DrainResult:
     """Take a batch of deliveries and store them, in one transaction. Database errors are
-    raised after the rollback (the deliveries are then still in the journal, for the next try)."""
-    result = DrainResult()
+    raised after the rollback (the deliveries are then still in the journal, for the next try).
+    On SQLite the journal file (journal_file.py) comes first, then the table."""
+    journal_file = current_app.extensions.get("webhook_journal_file")
+    if journal_file is not None and ids is None:
+        result = _drain_file_once(journal_file)
+        if result.deliveries:
+            return result
     rows = []
     try:
         rows = _take(_Pace.limit(), ids)
         if not rows:
             db.session.rollback()
-            return result
-        changes, unreadable = [], []
-        for delivery_id, body in rows:
-            try:
-                changes.extend(iter_changes(load_body(bytes(body))))
-            except PayloadError as error:  # only journaled after load_body passed; kept if it ever fails
-                unreadable.append(RejectedWebhook(body=bytes(body), reason=str(error)[:255]))
-        outcome = store_changes(changes)
-        db.session.add_all(unreadable)
-        db.session.commit()
+            return DrainResult()
+        return _store(rows)  # its commit deletes them too
     except DBAPIError:
         db.session.rollback()
         raise
@@ -117,14 +124,69 @@ def drain_once(ids: list[int] | None = None) -> DrainResult:
             raise
         if len(rows) == 1:
             return _set_aside(rows[0][0])
+        result = DrainResult()
         for delivery_id, _ in rows:
             result.add(drain_once([delivery_id]))
         return result
-    result.deliveries, result.rejected = len(rows), len(unreadable)
-    result.messages, result.duplicates, result.statuses = outcome.messages, outcome.duplicates, outcome.statuses
-    result.events, result.unrouted = outcome.events, outcome.unrouted
-    _Pace.learn(len(rows), len(changes) and sum(_items(c) for c in changes))
+
+
+def _drain_file_once(journal_file) -> DrainResult:
+    """Claim deliveries from the journal file, store them and commit, then delete them (a drain
+    that dies in between leaves them claimed; they are stored again later, as a no-op)."""
+    rows = journal_file.claim(_Pace.limit())
+    if not rows:
+        return DrainResult()
+    ids = [delivery_id for delivery_id, _ in rows]
+    try:
+        _lock_database()
+        result = _store(rows)
+    except DBAPIError:
+        db.session.rollback()
+        journal_file.release(ids)
+        raise
+    except Exception:
+        db.session.rollback()
+        result = DrainResult()
+        for row in rows:  # one at a time; the one that fails on its own is set aside
+            try:
+                _lock_database()
+                result.add(_store([row]))
+            except DBAPIError:
+                db.session.rollback()
+                journal_file.release(ids)
+                raise
+            except Exception:
+                db.session.rollback()
+                log.exception("webhook delivery %s (journal file) could not be stored; set aside in rejected_webhooks", row[0])
+                db.session.add(RejectedWebhook(body=bytes(row[1]), reason=SET_ASIDE_REASON))
+                db.session.commit()
+                result.add(DrainResult(deliveries=1, rejected=1))
+    journal_file.delete(ids)
     return result
+
+
+def _lock_database() -> None:
+    """Take SQLite's write lock before the first read, as the table's DELETE does: routing reads
+    the linked numbers, and a number linked meanwhile must wait for this drain (or it for the
+    link) rather than have its deliveries kept as unrouted after the link's replay ran."""
+    db.session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _store(rows: list) -> DrainResult:
+    """Store the changes of journaled (id, body) rows and commit."""
+    changes, unreadable = [], []
+    for _, body in rows:
+        try:
+            changes.extend(iter_changes(load_body(bytes(body))))
+        except PayloadError as error:  # only journaled after load_body passed; kept if it ever fails
+            unreadable.append(RejectedWebhook(body=bytes(body), reason=str(error)[:255]))
+    outcome = store_changes(changes)
+    db.session.add_all(unreadable)
+    db.session.commit()
+    _Pace.learn(len(rows), len(changes) and sum(_items(c) for c in changes))
+    return DrainResult(deliveries=len(rows), rejected=len(unreadable), messages=outcome.messages,
+                       duplicates=outcome.duplicates, statuses=outcome.statuses, events=outcome.events,
+                       unrouted=outcome.unrouted)
 
 
 def _items(change) -> int:
@@ -141,7 +203,7 @@ def _set_aside(delivery_id: int) -> DrainResult:
     log.exception("webhook delivery %s could not be stored; set aside in rejected_webhooks", delivery_id)
     rows = _take(ids=[delivery_id])
     for _, body in rows:
-        db.session.add(RejectedWebhook(body=bytes(body), reason="could not be stored (see the log); replay after a fix"))
+        db.session.add(RejectedWebhook(body=bytes(body), reason=SET_ASIDE_REASON))
     db.session.commit()
     return DrainResult(deliveries=len(rows), rejected=len(rows))
 

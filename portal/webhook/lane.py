@@ -5,8 +5,9 @@ needs to know that a delivery is safe. This WSGI wrapper serves the ordinary
 delivery without Flask's request machinery (context, hooks, session, routing):
 a body within the size limit, correctly signed (checked over the raw bytes
 before parsing), readable as a webhook envelope, appended to the journal on a
-connection the lane keeps per thread, in autocommit (one round trip). The
-drainer (drainer.py) stores what it says.
+connection the lane keeps per thread, in autocommit (one round trip): the
+webhook_deliveries table, or on SQLite the journal's own file (journal_file.py).
+The drainer (drainer.py) stores what it says.
 
 Anything else (no or a wrong signature, a body too big or unreadable, a
 database error) is handed, body included, to the Flask view routes.receive,
@@ -27,6 +28,7 @@ from ..meta.signatures import SignatureError, verify_webhook_signature
 from ..models.base import utcnow
 from ..observability import access_log, log_access, request_id_from
 from ..security import security_headers
+from .journal_file import APPEND_SQL, connect as journal_file_connect
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,7 @@ class WebhookLane:
         self.headers = [("Content-Type", "application/json"), ("Content-Length", str(len(ANSWER))),
                         *security_headers(config["META_DIALOG_URL"], config["PORTAL_ENV"] == "production")]
         self._local = threading.local()
-        self._opened = []  # every thread's connection, for close()
+        self._opened = []  # how to close every thread's connection, for close()
         self._opened_lock = threading.Lock()
         self._journal = None  # (sql, timestamp converter), once the engine is known
         self._sqlite = False
@@ -140,6 +142,13 @@ class WebhookLane:
                 time.sleep(SQLITE_RETRY_SECONDS)
 
     def _connect(self):
+        journal_file = self.app.extensions.get("webhook_journal_file")
+        if journal_file is not None:  # SQLite: the journal's own file (journal_file.py)
+            driver = journal_file_connect(journal_file.path)
+            driver.execute("PRAGMA busy_timeout = 0")  # the lane waits for the lock itself (_append_sqlite)
+            self._sqlite = True
+            self._journal = (APPEND_SQL, lambda at: at.isoformat(" "))
+            return self._keep(driver, driver.close)
         from ..extensions import db
 
         with self.app.app_context():
@@ -157,30 +166,34 @@ class WebhookLane:
             mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
             convert = DateTime().dialect_impl(engine.dialect).bind_processor(engine.dialect) or (lambda value: value)
             self._journal = (f"INSERT INTO webhook_deliveries (body, received_at) VALUES ({mark}, {mark})", convert)
-        self._local.fairy = fairy
+        return self._keep(driver, fairy.invalidate)
+
+    def _keep(self, driver, closer):
+        """This thread's connection, and how to close it (for close() and _drop_connection())."""
+        self._local.connection, self._local.closer = driver, closer
         with self._opened_lock:
-            self._opened.append(fairy)
+            self._opened.append(closer)
         return driver
 
     def close(self) -> None:
         """Close every thread's journal connection (tests; a worker's exit closes them anyway)."""
         with self._opened_lock:
             opened, self._opened = self._opened, []
-        for fairy in opened:
+        for closer in opened:
             try:
-                fairy.invalidate()
+                closer()
             except Exception:  # already gone
                 pass
         self._local = threading.local()
 
     def _drop_connection(self) -> None:
-        fairy = getattr(self._local, "fairy", None)
-        self._local.connection = self._local.fairy = None
-        if fairy is not None:
+        closer = getattr(self._local, "closer", None)
+        self._local.connection = self._local.closer = None
+        if closer is not None:
             with self._opened_lock:
-                if fairy in self._opened:
-                    self._opened.remove(fairy)
+                if closer in self._opened:
+                    self._opened.remove(closer)
             try:
-                fairy.invalidate()
+                closer()
             except Exception:  # already gone
                 pass
