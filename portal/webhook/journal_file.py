@@ -8,9 +8,10 @@ claim or delete; acknowledging Meta never waits for storing.
 
 The price: taking deliveries and storing them can no longer be one transaction. A drain
 claims deliveries (for CLAIM_SECONDS), stores them and commits, and only then deletes them
-(journal.py). If it dies in between, its claim expires and a drain stores them again,
-which ingest's unique constraints make a no-op, as for Meta's own retries: nothing is
-lost, and nothing is stored twice.
+(journal.py). If it dies in between, its claim ends (within a second once its process is
+seen gone: the drains of a file all run on its host) and a drain stores them again, which
+ingest's unique constraints make a no-op, as for Meta's own retries: nothing is lost, and
+nothing is stored twice.
 
 The file is a queue, not part of the portal's schema (no Alembic migration): it is made
 on first use, and its layout is versioned by SCHEMA_VERSION (PRAGMA user_version).
@@ -25,15 +26,21 @@ import time
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from .processes import running
+
 SUFFIX = ".webhooks"
 CLAIM_SECONDS = 60.0  # a drain that has not deleted what it claimed by then is presumed dead
+DEAD_DRAIN_CHECK_SECONDS = 1.0  # and sooner, once its process is seen gone (drains are on this host)
 SCHEMA_VERSION = 1
+# The body last: SQLite reads a row's columns in order, and a big body spills into overflow
+# pages that a claim, looking only at claimed_until, then never has to read.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS webhook_deliveries (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    body BLOB NOT NULL,
+    claimed_until REAL NOT NULL DEFAULT 0,
+    claimed_by INTEGER NOT NULL DEFAULT 0,
     received_at TEXT NOT NULL,
-    claimed_until REAL NOT NULL DEFAULT 0
+    body BLOB NOT NULL
 )"""
 APPEND_SQL = "INSERT INTO webhook_deliveries (body, received_at) VALUES (?, ?)"
 
@@ -67,6 +74,7 @@ class JournalFile:
     def __init__(self, path: str):
         self.path = path
         self._local = threading.local()
+        self._dead_checked = 0.0
         self._opened: list = []  # (pid, connection) of every thread's drain connection, for close()
         self._opened_lock = threading.Lock()
 
@@ -81,11 +89,22 @@ class JournalFile:
     def claim(self, limit: int) -> list[tuple[int, bytes]]:
         """The oldest deliveries no live drain holds, now held by this one for CLAIM_SECONDS."""
         now = time.time()
+        if now - self._dead_checked >= DEAD_DRAIN_CHECK_SECONDS:
+            self._dead_checked = now
+            self._free_claims_of_dead_drains(now)
         return sorted(self._execute(
-            "UPDATE webhook_deliveries SET claimed_until = ? WHERE id IN "
+            "UPDATE webhook_deliveries SET claimed_until = ?, claimed_by = ? WHERE id IN "
             "(SELECT id FROM webhook_deliveries WHERE claimed_until < ? ORDER BY id LIMIT ?) RETURNING id, body",
-            (now + CLAIM_SECONDS, now, limit),
+            (now + CLAIM_SECONDS, os.getpid(), now, limit),
         ))
+
+    def _free_claims_of_dead_drains(self, now: float) -> None:
+        """A drain process killed mid-drain (its transaction rolled back) frees its claims at once."""
+        claimers = self._execute("SELECT DISTINCT claimed_by FROM webhook_deliveries WHERE claimed_until >= ?", (now,))
+        for (pid,) in claimers:
+            if pid != os.getpid() and not running(pid):
+                self._execute("UPDATE webhook_deliveries SET claimed_until = 0 WHERE claimed_by = ? AND claimed_until >= ?",
+                              (pid, now))
 
     def release(self, ids: list[int]) -> None:
         """Give claimed deliveries back at once (the drain failed; they are tried again soon)."""

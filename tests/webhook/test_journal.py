@@ -323,3 +323,25 @@ def test_the_journal_file_is_for_sqlite_database_files_only(tmp_path):
     assert path_for(f"sqlite:///{tmp_path}/portal.db") == f"{tmp_path}/portal.db.webhooks"
     assert path_for("sqlite://") is None and path_for("sqlite:///:memory:") is None
     assert path_for("postgresql+psycopg://postgres@127.0.0.1/test") is None
+
+
+def test_on_sqlite_what_a_dead_drain_process_claimed_is_drained_at_once(app, client, two_products, no_thread):
+    """A drain process killed mid-drain rolled back; its claims end as soon as it is seen gone,
+    while a live drain's claims are left alone."""
+    journal_file = app.extensions["webhook_journal_file"]
+    if journal_file is None:
+        pytest.skip("PostgreSQL's journal needs no claims")
+    import os
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    p.post_signed(client, batch("claimed"))
+    future = time.time() + 3600
+    journal_file._execute("UPDATE webhook_deliveries SET claimed_until = ?, claimed_by = ?", (future, os.getppid()))
+    assert journal.drain().deliveries == 0 and journaled() == 1  # a live process holds it
+
+    journal_file._execute("UPDATE webhook_deliveries SET claimed_by = ?", (gone.pid,))
+    journal_file._dead_checked = 0.0  # (it looks at most once a second)
+    assert journal.drain().messages == 6 and journaled() == 0
