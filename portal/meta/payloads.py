@@ -14,6 +14,7 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 
 # Message types whose object carries a media id.
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
@@ -138,10 +139,11 @@ def _id(value) -> str | None:
 
 def text(value, limit: int | None = None) -> str | None:
     """A string for a column: None for non-strings, NULs dropped, cut to `limit`."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        return None
+    if type(value) is not str:  # the usual case first: called several times per message
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        elif not isinstance(value, str):
+            return None
     if "\x00" in value:
         value = value.replace("\x00", "")
     return value[:limit] if limit else value
@@ -151,10 +153,17 @@ def timestamp(value) -> datetime | None:
     """Meta's unix-seconds timestamp (a string) as naive UTC, or None if it is not one."""
     try:
         seconds = int(value)
-        if seconds <= 0:
-            return None
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return _utc(seconds) if seconds > 0 else None
+
+
+@lru_cache(maxsize=4096)
+def _utc(seconds: int) -> datetime | None:
+    """Cached: a batch's messages share a few seconds, and building a datetime costs more than the lookup."""
+    try:
         return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
-    except (TypeError, ValueError, OverflowError, OSError):
+    except (OverflowError, OSError, ValueError):
         return None
 
 
