@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 
+import orjson
+
 # Message types whose object carries a media id.
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
 # Types the inbox can show; anything else is an "unsupported message" with its raw JSON.
@@ -65,10 +67,17 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
+# Every digit as "0", every other byte as " ": a run of 19 digits, which may be an integer
+# beyond 64 bits (orjson reads those as floats), is then a plain substring search away
+# (a regex scanned bodies several times slower than orjson parsed them).
+_DIGITS_AS_ZEROS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+_LONG_NUMBER = b"0" * 19
+
+
 def load_body(body: bytes) -> dict:
     """Parse a webhook body; PayloadError says why it cannot be one."""
     try:
-        document = json.loads(body, parse_float=_finite_float, parse_constant=_refuse_constant)
+        document = _parse(body)
     except (ValueError, RecursionError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise PayloadError(f"body is not valid JSON: {str(error)[:120]}") from None
     if not isinstance(document, dict) or not isinstance(document.get("entry"), list):
@@ -76,6 +85,21 @@ def load_body(body: bytes) -> dict:
     if b"\\u" in body:  # escapes are rare in Meta's bodies: only then pay for a deep check
         document = _clean_escapes(document)
     return document
+
+
+def _parse(body: bytes):
+    """orjson (several times faster) where it gives what json gives; json decides the rest.
+
+    What orjson refuses (infinite floats, lone surrogates, other encodings, deep nesting...)
+    goes to json, which accepts or refuses it as it always did; and what orjson accepts json
+    reads the same, but for integers beyond 64 bits (orjson makes them floats): bodies with
+    19 digits in a row go straight to json."""
+    if _LONG_NUMBER not in body.translate(_DIGITS_AS_ZEROS):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(body, parse_float=_finite_float, parse_constant=_refuse_constant)
 
 
 def _clean_escapes(document):
