@@ -24,7 +24,6 @@ import time
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
-from .processes import running
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +62,19 @@ def run_forever(app, stop: threading.Event | None = None, parent_pid: int | None
                 stop.wait(IDLE_POLL_SECONDS)
             elif taken < limit:
                 stop.wait(GATHER_SECONDS)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    # A process that exited but was not reaped yet (by the master) is a zombie: gone for us.
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True  # no /proc (not Linux): kill(0) said it exists
 
 
 class Drainer:
@@ -124,7 +136,7 @@ class Drainer:
             return False
         if now - self._process_checked >= 1.0:
             self._process_checked = now
-            alive = [pid for pid in self._process_pids if running(pid)]
+            alive = [pid for pid in self._process_pids if _running(pid)]
             if not alive:
                 log.warning("the webhook drain processes %s are gone; this worker drains again", self._process_pids)
             self._process_pids = alive

@@ -131,18 +131,22 @@ def drain_once(ids: list[int] | None = None) -> DrainResult:
 
 
 def _drain_file_once(journal_file) -> DrainResult:
-    """Claim deliveries from the journal file, store them and commit, then delete them (a drain
-    that dies in between leaves them claimed; they are stored again later, as a no-op)."""
-    rows = journal_file.claim(_Pace.limit())
-    if not rows:
-        return DrainResult()
-    ids = [delivery_id for delivery_id, _ in rows]
+    """Under the database's write lock, read the oldest deliveries of the journal file, store
+    them and commit; then delete them (a drain that dies in between, or one that reads them in
+    that instant, stores them again, as a no-op)."""
+    _lock_database()  # drains take turns: the next one reads the file after this one's commit
     try:
-        _lock_database()
+        rows = journal_file.oldest(_Pace.limit())
+    except DBAPIError:
+        db.session.rollback()
+        raise
+    if not rows:
+        db.session.rollback()
+        return DrainResult()
+    try:
         result = _store(rows)
     except DBAPIError:
         db.session.rollback()
-        journal_file.release(ids)
         raise
     except Exception:
         db.session.rollback()
@@ -153,7 +157,6 @@ def _drain_file_once(journal_file) -> DrainResult:
                 result.add(_store([row]))
             except DBAPIError:
                 db.session.rollback()
-                journal_file.release(ids)
                 raise
             except Exception:
                 db.session.rollback()
@@ -161,14 +164,15 @@ def _drain_file_once(journal_file) -> DrainResult:
                 db.session.add(RejectedWebhook(body=bytes(row[1]), reason=SET_ASIDE_REASON))
                 db.session.commit()
                 result.add(DrainResult(deliveries=1, rejected=1))
-    journal_file.delete(ids)
+    journal_file.delete([delivery_id for delivery_id, _ in rows])
     return result
 
 
 def _lock_database() -> None:
-    """Take SQLite's write lock before the first read, as the table's DELETE does: routing reads
-    the linked numbers, and a number linked meanwhile must wait for this drain (or it for the
-    link) rather than have its deliveries kept as unrouted after the link's replay ran."""
+    """Take SQLite's write lock before the first read, as the table's DELETE does: drains take
+    turns, and routing reads the linked numbers, so a number linked meanwhile waits for this
+    drain (or it for the link) rather than have its deliveries kept as unrouted after the
+    link's replay ran."""
     db.session.connection().exec_driver_sql("BEGIN IMMEDIATE")
 
 

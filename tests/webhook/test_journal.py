@@ -297,7 +297,7 @@ def test_on_sqlite_the_lane_waits_out_a_lock_on_the_journal_file_then_journals(a
 
 def test_on_sqlite_a_drain_that_dies_after_its_commit_is_repeated_as_a_no_op(app, client, two_products, no_thread, monkeypatch):
     """The journal file's deliveries are deleted after the drain's commit: a drain that dies in
-    between leaves them claimed; once the claim expires they are stored again, which stores nothing twice."""
+    between leaves them there, and the next drain stores them again, which stores nothing twice."""
     journal_file = app.extensions["webhook_journal_file"]
     if journal_file is None:
         pytest.skip("PostgreSQL's journal is deleted in the drain's own transaction")
@@ -307,14 +307,41 @@ def test_on_sqlite_a_drain_that_dies_after_its_commit_is_repeated_as_a_no_op(app
     with pytest.raises(SystemExit):
         journal.drain()
     assert count(Message) == 6 and journaled() == 1  # stored and committed, still in the file
-    assert journal.drain().deliveries == 0  # claimed by the dead drain until its claim expires
 
     monkeypatch.setattr(journal_file, "delete", real_delete)
-    journal_file._execute("UPDATE webhook_deliveries SET claimed_until = 0")  # the claim expired
     result = journal.drain()
     assert (result.deliveries, result.messages, result.duplicates) == (1, 0, 6)
     assert count(Message) == 6 and journaled() == 0
     assert db.session.execute(select(Conversation.unread_count).order_by(Conversation.unread_count)).scalars().all() == [3, 3]
+
+
+def test_on_sqlite_drains_take_turns_on_the_journal_file(app, client, two_products, no_thread):
+    """A drain reads the journal file only once it holds the database's write lock, so a second
+    drain waits for the first one's commit and delete instead of storing the same deliveries."""
+    journal_file = app.extensions["webhook_journal_file"]
+    if journal_file is None:
+        pytest.skip("PostgreSQL's drains take deliveries with FOR UPDATE SKIP LOCKED")
+    import sqlite3
+
+    p.post_signed(client, batch("turns"))
+    holder = sqlite3.connect(db.engine.url.database, isolation_level=None, timeout=30)
+    holder.execute("BEGIN IMMEDIATE")  # another drain, storing
+    results = []
+
+    def drain():
+        with app.app_context():
+            results.append(journal.drain())
+            db.session.remove()
+
+    drainer = threading.Thread(target=drain)
+    drainer.start()
+    time.sleep(0.3)
+    assert drainer.is_alive() and not results  # waits for the lock before it reads the file
+    journal_file.empty()  # what the other drain deletes after its commit
+    holder.execute("COMMIT")
+    holder.close()
+    drainer.join(timeout=10)
+    assert results[0].deliveries == 0 and count(Message) == 0
 
 
 def test_the_journal_file_is_for_sqlite_database_files_only(tmp_path):
@@ -323,25 +350,3 @@ def test_the_journal_file_is_for_sqlite_database_files_only(tmp_path):
     assert path_for(f"sqlite:///{tmp_path}/portal.db") == f"{tmp_path}/portal.db.webhooks"
     assert path_for("sqlite://") is None and path_for("sqlite:///:memory:") is None
     assert path_for("postgresql+psycopg://postgres@127.0.0.1/test") is None
-
-
-def test_on_sqlite_what_a_dead_drain_process_claimed_is_drained_at_once(app, client, two_products, no_thread):
-    """A drain process killed mid-drain rolled back; its claims end as soon as it is seen gone,
-    while a live drain's claims are left alone."""
-    journal_file = app.extensions["webhook_journal_file"]
-    if journal_file is None:
-        pytest.skip("PostgreSQL's journal needs no claims")
-    import os
-    import subprocess
-    import sys
-
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()
-    p.post_signed(client, batch("claimed"))
-    future = time.time() + 3600
-    journal_file._execute("UPDATE webhook_deliveries SET claimed_until = ?, claimed_by = ?", (future, os.getppid()))
-    assert journal.drain().deliveries == 0 and journaled() == 1  # a live process holds it
-
-    journal_file._execute("UPDATE webhook_deliveries SET claimed_by = ?", (gone.pid,))
-    journal_file._dead_checked = 0.0  # (it looks at most once a second)
-    assert journal.drain().messages == 6 and journaled() == 0
