@@ -342,7 +342,7 @@ def measure(target: Target, mode: str, tag: str, bodies: Path, work: Path, secon
         run.missing = len(acked - stored_set)
         run.stored_acked = len(acked & stored_set)
     if run.exhausted:
-        run.notes.append(f"bodies ran out ({run.exhausted} extra GETs not counted)")
+        run.notes.append(f"{run.exhausted} of {THREADS} load threads sent all their bodies before the end, then went quiet")
     return run
 
 

@@ -146,6 +146,10 @@ class WebhookLane:
         if journal_file is not None:  # SQLite: the journal's own file (journal_file.py)
             driver = journal_file_connect(journal_file.path)
             driver.execute("PRAGMA busy_timeout = 0")  # the lane waits for the lock itself (_append_sqlite)
+            # The drains' deletes checkpoint the file's log into it (with an fsync) after each
+            # batch; an append doing it too would pay that on Meta's clock, over and over while a
+            # drain reads and the log cannot restart.
+            driver.execute("PRAGMA wal_autocheckpoint = 0")
             self._sqlite = True
             self._journal = (APPEND_SQL, lambda at: at.isoformat(" "))
             return self._keep(driver, driver.close)
