@@ -31,6 +31,7 @@ DRAIN_INTERVAL = 0.05  # seconds between drains after responses, per process
 IDLE_TICK = 0.1  # the sweeper looks this often whether responses stopped draining
 SWEEP_SECONDS = 1.0  # and drains at least this often, for other processes' leftovers
 RETRY_SECONDS = 2.0  # after a database error (the deliveries stay journaled meanwhile)
+IN_WORKER_ITEMS = 1000  # a worker drains smaller batches than a drain process: its next request waits
 GATHER_SECONDS = 0.1  # run_forever: after a partial batch, let deliveries gather (a small drain costs 2-3x more per message)
 IDLE_POLL_SECONDS = 0.05  # run_forever: an empty journal is looked at this often
 
@@ -160,8 +161,8 @@ class Drainer:
             try:
                 if everything:
                     self._pending = False
-                    drain()
-                elif drain_once().deliveries == 0:
+                    drain(items=IN_WORKER_ITEMS)
+                elif drain_once(items=IN_WORKER_ITEMS).deliveries == 0:
                     self._pending = False
             except SQLAlchemyError as error:
                 self._pending = True

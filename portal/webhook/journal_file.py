@@ -7,10 +7,10 @@ file of its own, an append only ever waits for another append or a drain's brief
 acknowledging Meta never waits for storing.
 
 The price: taking deliveries and storing them can no longer be one transaction. A drain
-takes the database's write lock, reads the oldest deliveries here, stores them and
-commits, and only then deletes them (journal.py). Drains queue for that lock, so they
-take turns. If one dies between its commit and its delete, or the next one reads the
-same deliveries in that instant, they are stored again, which ingest's unique
+reads the oldest deliveries here, stores them and commits, and only then deletes them
+(journal.py), all in its turn: drains of a file (all on its host) take turns on a lock
+file next to it, so none reads what another has stored but not deleted yet. If one dies
+between its commit and its delete, the next one stores them again, which ingest's unique
 constraints make a no-op, as for Meta's own retries: nothing is lost, and nothing is
 stored twice.
 
@@ -19,9 +19,11 @@ on first use, and its layout is versioned by SCHEMA_VERSION (PRAGMA user_version
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
+from contextlib import contextmanager
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -77,9 +79,25 @@ class JournalFile:
                 self._opened.append((local.pid, local.connection))
         return local.connection
 
-    def oldest(self, limit: int) -> list[tuple[int, bytes]]:
-        """The `limit` oldest deliveries, (id, body) (a drain holds the database's write lock)."""
-        return self._execute("SELECT id, body FROM webhook_deliveries ORDER BY id LIMIT ?", (limit,))
+    @contextmanager
+    def turn(self):
+        """This drain's turn, from reading deliveries to deleting them once stored (the lock is
+        the kernel's: a drain that dies lets the next one go at once). Each call opens the lock
+        file anew, so threads of one process take turns too."""
+        with open(self.path + ".lock", "ab") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    def oldest(self, limit: int, max_bytes: int) -> list[tuple[int, bytes]]:
+        """The oldest deliveries, (id, body), up to `limit` and `max_bytes` of bodies (at least
+        one), in a drain's turn. length() reads no body, only its size."""
+        return self._execute(
+            "SELECT id, body FROM webhook_deliveries WHERE id IN (SELECT id FROM ("
+            " SELECT id, sum(size) OVER (ORDER BY id) - size AS before FROM ("
+            "  SELECT id, length(body) AS size FROM webhook_deliveries ORDER BY id LIMIT ?))"
+            " WHERE before < ?) ORDER BY id",
+            (limit, max_bytes),
+        )
 
     def delete(self, ids: list[int]) -> None:
         """Forget deliveries whose changes are committed in the database."""

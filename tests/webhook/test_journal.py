@@ -316,16 +316,12 @@ def test_on_sqlite_a_drain_that_dies_after_its_commit_is_repeated_as_a_no_op(app
 
 
 def test_on_sqlite_drains_take_turns_on_the_journal_file(app, client, two_products, no_thread):
-    """A drain reads the journal file only once it holds the database's write lock, so a second
-    drain waits for the first one's commit and delete instead of storing the same deliveries."""
+    """A drain reads the journal file only in its turn, so a second drain waits for the first
+    one's commit and delete instead of storing the same deliveries again."""
     journal_file = app.extensions["webhook_journal_file"]
     if journal_file is None:
         pytest.skip("PostgreSQL's drains take deliveries with FOR UPDATE SKIP LOCKED")
-    import sqlite3
-
     p.post_signed(client, batch("turns"))
-    holder = sqlite3.connect(db.engine.url.database, isolation_level=None, timeout=30)
-    holder.execute("BEGIN IMMEDIATE")  # another drain, storing
     results = []
 
     def drain():
@@ -334,12 +330,11 @@ def test_on_sqlite_drains_take_turns_on_the_journal_file(app, client, two_produc
             db.session.remove()
 
     drainer = threading.Thread(target=drain)
-    drainer.start()
-    time.sleep(0.3)
-    assert drainer.is_alive() and not results  # waits for the lock before it reads the file
-    journal_file.empty()  # what the other drain deletes after its commit
-    holder.execute("COMMIT")
-    holder.close()
+    with journal_file.turn():  # another drain's turn: it has stored and committed...
+        drainer.start()
+        time.sleep(0.3)
+        assert drainer.is_alive() and not results  # waits before it reads the file
+        journal_file.empty()  # ...and deletes what it stored
     drainer.join(timeout=10)
     assert results[0].deliveries == 0 and count(Message) == 0
 
@@ -350,3 +345,26 @@ def test_the_journal_file_is_for_sqlite_database_files_only(tmp_path):
     assert path_for(f"sqlite:///{tmp_path}/portal.db") == f"{tmp_path}/portal.db.webhooks"
     assert path_for("sqlite://") is None and path_for("sqlite:///:memory:") is None
     assert path_for("postgresql+psycopg://postgres@127.0.0.1/test") is None
+
+
+@pytest.mark.parametrize("journaled_by", ["lane", "view"])
+def test_a_drain_takes_bodies_up_to_its_byte_budget_and_always_one(client, two_products, no_thread, monkeypatch, journaled_by):
+    """Meta's bodies reach 3 MB: a drain stops taking deliveries at MAX_BYTES_PER_DRAIN of
+    bodies (memory stays bounded), but always takes one, however big."""
+    for n in range(3):
+        document = batch(f"budget{n}")
+        if journaled_by == "lane":
+            p.post_signed(client, document)
+        else:
+            journal.append(p.encode(document))
+            db.session.commit()
+    monkeypatch.setattr(journal, "MAX_BYTES_PER_DRAIN", 1)  # smaller than any body
+    assert [journal.drain_once().deliveries for _ in range(3)] == [1, 1, 1]
+    assert count(Message) == 18 and journaled() == 0
+
+    for n in range(3):
+        journal.append(p.encode(batch(f"budget-more{n}"))) if journaled_by == "view" else p.post_signed(client, batch(f"budget-more{n}"))
+    db.session.commit()
+    size = len(p.encode(batch("budget-more0")))  # each of the three
+    monkeypatch.setattr(journal, "MAX_BYTES_PER_DRAIN", size + 1)  # room for a second body to start
+    assert [journal.drain_once().deliveries for _ in range(2)] == [2, 1]
