@@ -9,18 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal.meta.payloads import PayloadError, _clean_escapes, load_body
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise ValueError("number out of range")
-    return number
-
-
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not JSON")
+from portal.meta.payloads import PayloadError, _clean_escapes, _finite_float, _refuse_constant, load_body
 
 
 def json_only(body: bytes):
