@@ -13,10 +13,10 @@ single write lock first). A delivery journaled twice (Meta's retry) is stored
 once by ingest's unique constraints.
 
 On SQLite the fast lane journals into a file of its own instead (journal_file.py),
-so that acknowledging never waits for a drain's write lock; there a drain claims,
-stores and commits, then deletes, and ingest's unique constraints make a second
-store of the same delivery (after a drain died mid-way) a no-op. The table stays
-for what the Flask view journals, and for PostgreSQL.
+so that acknowledging never waits for a drain's write lock; there a drain, in its
+turn, reads, stores and commits, then deletes, and ingest's unique constraints make
+a second store of the same delivery (after a drain died mid-way) a no-op. The table
+stays for what the Flask view journals, and for PostgreSQL.
 """
 from __future__ import annotations
 
@@ -115,13 +115,18 @@ def _take(limit: int | None = None, ids: list[int] | None = None):
 def drain_once(ids: list[int] | None = None, items: int | None = None) -> DrainResult:
     """Take a batch of deliveries and store them, in one transaction. Database errors are
     raised after the rollback (the deliveries are then still in the journal, for the next try).
-    On SQLite the journal file (journal_file.py) comes first, then the table. `items`: about
-    how many messages and statuses to take (default ITEMS_PER_DRAIN)."""
+    On SQLite a batch of the journal file, then one of the table (what the view journaled: it
+    never waits for the file to be empty). `items`: about how many messages and statuses to
+    take (default ITEMS_PER_DRAIN)."""
     journal_file = current_app.extensions.get("webhook_journal_file")
+    result = DrainResult()
     if journal_file is not None and ids is None:
-        result = _drain_file_once(journal_file, items)
-        if result.deliveries:
-            return result
+        result.add(_drain_file_once(journal_file, items))
+    result.add(_drain_table_once(ids, items))
+    return result
+
+
+def _drain_table_once(ids: list[int] | None, items: int | None) -> DrainResult:
     rows = []
     try:
         rows = _take(_Pace.limit(items), ids)
@@ -142,7 +147,7 @@ def drain_once(ids: list[int] | None = None, items: int | None = None) -> DrainR
             return _set_aside(rows[0][0])
         result = DrainResult()
         for delivery_id, _ in rows:
-            result.add(drain_once([delivery_id]))
+            result.add(_drain_table_once([delivery_id], None))
         return result
 
 
@@ -151,8 +156,8 @@ def _drain_file_once(journal_file, items: int | None) -> DrainResult:
     commit, then delete them (a drain that dies in between leaves them to the next one, which
     stores them again as a no-op)."""
     with journal_file.turn():
-        _lock_database()
         try:
+            _lock_database()
             rows = journal_file.oldest(_Pace.limit(items), MAX_BYTES_PER_DRAIN)
         except DBAPIError:
             db.session.rollback()

@@ -368,3 +368,14 @@ def test_a_drain_takes_bodies_up_to_its_byte_budget_and_always_one(client, two_p
     size = len(p.encode(batch("budget-more0")))  # each of the three
     monkeypatch.setattr(journal, "MAX_BYTES_PER_DRAIN", size + 1)  # room for a second body to start
     assert [journal.drain_once().deliveries for _ in range(2)] == [2, 1]
+
+
+def test_one_drain_takes_from_the_journal_file_and_from_the_table(client, two_products, no_thread):
+    """On SQLite the lane journals into the file and the view into the table: a drain takes a
+    batch of each, so what the view journaled never waits for the file to run empty."""
+    p.post_signed(client, batch("by-lane"))
+    journal.append(p.encode(batch("by-view")))
+    db.session.commit()
+    result = journal.drain_once()
+    assert (result.deliveries, result.messages) == (2, 12)
+    assert journaled() == 0
