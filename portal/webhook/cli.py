@@ -1,4 +1,5 @@
-"""`flask webhooks replay`: re-route kept webhook changes by hand."""
+"""`flask webhooks replay` (re-route kept webhook changes by hand) and `flask webhooks drain`
+(store journaled deliveries now, or keep doing it as a drain process of its own)."""
 from __future__ import annotations
 
 import os
@@ -7,8 +8,8 @@ import threading
 
 import click
 from flask import current_app
-from sqlalchemy.exc import SQLAlchemyError
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
 from .drainer import run_forever
 from .journal import backlog, drain

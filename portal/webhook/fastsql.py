@@ -214,11 +214,16 @@ class FastLookup(FastStatement):
 
 
 class FastBulkUpdate(FastStatement):
-    """WITH v(<keys>) AS (VALUES ...) UPDATE <table> SET <assignments> FROM v WHERE <table>.id = v.id:
-    one statement for a whole batch (SQLite >= 3.33 and PostgreSQL read it the same way).
-    `parameters` gives each VALUES column's (name, column whose type converts it); "id" must be one."""
+    """WITH v(<keys>) AS (VALUES ...) UPDATE <table> SET <assignments> FROM v
+    WHERE <table>.id = v.id AND <table>.product_id = v.product_id: one statement for a whole
+    batch (SQLite >= 3.33 and PostgreSQL read it the same way). Every row names its product,
+    like every other statement of ingest, so an id never reaches another product's row.
+    `parameters` gives each VALUES column's (name, column whose type converts it); "id" and
+    "product_id" must be among them."""
 
     def __init__(self, table: Table, parameters: list[tuple[str, str]], assignments: str, stored=()):
+        if not {"id", "product_id"} <= {name for name, _ in parameters}:
+            raise ValueError("a bulk update names each row's id and product_id")
         super().__init__(table, [column for _, column in parameters], keys=[key for key, _ in parameters], stored=stored)
         self.assignments = assignments
         self.chunk = max(1, MAX_PARAMETERS // len(parameters))
@@ -232,7 +237,8 @@ class FastBulkUpdate(FastStatement):
                 one = "(" + ", ".join([prepared.mark] * len(self.keys)) + ")"
                 sql = prepared.keep(len(chunk),
                     f"WITH v ({', '.join(self.keys)}) AS (VALUES {', '.join([one] * len(chunk))}) "
-                    f"UPDATE {self.table.name} SET {self.assignments} FROM v WHERE {self.table.name}.id = v.id"
+                    f"UPDATE {self.table.name} SET {self.assignments} FROM v "
+                    f"WHERE {self.table.name}.id = v.id AND {self.table.name}.product_id = v.product_id"
                 )
             execute(conn, sql, tuple(self.params(prepared, chunk)))
 

@@ -56,8 +56,8 @@ INSERT_CONTACTS = FastInsert(
     "(product_id, wa_id) DO NOTHING", returning=["id", "wa_id"], stored=("id", "product_id"),
 )
 RENAME_CONTACTS = FastBulkUpdate(
-    contacts, [("id", "id"), ("profile_name", "profile_name"), ("updated_at", "updated_at")],
-    "profile_name = v.profile_name, updated_at = v.updated_at", stored=("id",),
+    contacts, [("id", "id"), ("product_id", "product_id"), ("profile_name", "profile_name"), ("updated_at", "updated_at")],
+    "profile_name = v.profile_name, updated_at = v.updated_at", stored=("id", "product_id"),
 )
 # Separate lookups by the whole unique key (see FastFind), not one join: the join's plan
 # went wrong on tables without statistics.
@@ -77,7 +77,8 @@ INSERT_MESSAGES = FastInsert(messages, MESSAGE_COLUMNS, "(product_id, wamid) DO 
 # Every SET expression reads the row's old values, so the CASEs compare against the old time.
 BUMP_CONVERSATIONS = FastBulkUpdate(
     conversations,
-    [("id", "id"), ("n", "unread_count"), ("at", "last_message_at"), ("preview", "last_message_preview")],
+    [("id", "id"), ("product_id", "product_id"), ("n", "unread_count"), ("at", "last_message_at"),
+     ("preview", "last_message_preview")],
     "unread_count = conversations.unread_count + v.n, "
     "last_message_preview = CASE WHEN conversations.last_message_at IS NULL OR conversations.last_message_at <= v.at "
     "THEN v.preview ELSE conversations.last_message_preview END, "
@@ -85,7 +86,7 @@ BUMP_CONVERSATIONS = FastBulkUpdate(
     "THEN v.at ELSE conversations.last_message_at END, "
     "last_inbound_at = CASE WHEN conversations.last_inbound_at IS NULL OR conversations.last_inbound_at < v.at "
     "THEN v.at ELSE conversations.last_inbound_at END",
-    stored=("id",),
+    stored=("id", "product_id"),
 )
 
 
@@ -276,7 +277,7 @@ class _Batch:
                 known.update({w: (cid, stored) for w, cid, stored in FIND_CONTACTS.run(conn, product_id, [(w,) for w in raced])})
             known.update({wa_id: (cid, names[wa_id]) for wa_id, cid in created.items()})
         # A name Meta did not send this time does not erase the one we know.
-        renamed = [{"id": known[w][0], "profile_name": names[w], "updated_at": now}
+        renamed = [{"id": known[w][0], "product_id": product_id, "profile_name": names[w], "updated_at": now}
                    for w in wanted if names[w] and names[w] != known[w][1]]
         if renamed:
             RENAME_CONTACTS.run(conn, renamed)
@@ -342,5 +343,6 @@ def _bump_conversations(conn, new_messages: list[dict]) -> None:
         entry["n"] += 1
         if at >= entry["at"]:
             entry["at"], entry["row"] = at, row
-    BUMP_CONVERSATIONS.run(conn, [{"id": cid, "n": v["n"], "at": v["at"], "preview": payloads.preview(v["row"])}
+    BUMP_CONVERSATIONS.run(conn, [{"id": cid, "product_id": v["row"]["product_id"], "n": v["n"], "at": v["at"],
+                                   "preview": payloads.preview(v["row"])}
                                   for cid, v in sorted(per_conversation.items())])

@@ -94,5 +94,5 @@ def apply_pending_statuses(product_id: uuid.UUID, wamid: str) -> int:
     if not kept:
         return 0
     _move_forward(conn, [row for row in kept if row["status"] in STATUS_RANK])
-    conn.execute(delete(pending).where(pending.c.id.in_([row["id"] for row in kept])))
+    conn.execute(delete(pending).where(pending.c.product_id == product_id, pending.c.id.in_([row["id"] for row in kept])))
     return len(kept)

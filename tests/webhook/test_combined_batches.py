@@ -59,3 +59,31 @@ def test_rows_read_back_through_the_orm_as_it_writes_them(app, two_products):
         assert conversation.phone_number_id == message.phone_number_id
         assert conversation.contact.wa_id == message.contact_wa_id
         assert message.raw["id"] == message.wamid and message.sent_at is not None
+
+
+def test_the_bulk_updates_never_reach_another_products_row(app, two_products):
+    """RENAME_CONTACTS and BUMP_CONVERSATIONS name each row's product as well as its id: an id
+    paired with the wrong product (a bug upstream) changes nothing."""
+    from portal.webhook.fastsql import stored_form
+    from portal.webhook.ingest import BUMP_CONVERSATIONS, RENAME_CONTACTS
+
+    cardio, flex = two_products
+    store_changes(bodies("scope", 2, 1))
+    db.session.commit()
+    contact = db.session.execute(select(Contact).filter_by(product_id=cardio.id)).scalars().first()
+    conversation = db.session.execute(select(Conversation).filter_by(product_id=cardio.id)).scalars().first()
+    name, unread = contact.profile_name, conversation.unread_count
+    dialect = db.engine.dialect
+    as_stored = lambda column, value: stored_form(dialect, column, value)  # noqa: E731
+    for product, changed in ((flex, False), (cardio, True)):
+        conn = db.session.connection()
+        RENAME_CONTACTS.run(conn, [{"id": as_stored(Contact.__table__.c.id, contact.id),
+                                    "product_id": as_stored(Contact.__table__.c.product_id, product.id),
+                                    "profile_name": "Renamed", "updated_at": contact.updated_at}])
+        BUMP_CONVERSATIONS.run(conn, [{"id": as_stored(Conversation.__table__.c.id, conversation.id),
+                                       "product_id": as_stored(Conversation.__table__.c.product_id, product.id),
+                                       "n": 5, "at": conversation.last_message_at, "preview": "bumped"}])
+        db.session.commit()
+        db.session.expire_all()
+        assert (contact.profile_name == "Renamed") is changed and contact.profile_name in (name, "Renamed")
+        assert conversation.unread_count == (unread + 5 if changed else unread)
