@@ -13,6 +13,9 @@ one drainer only (journal.py). Two kinds:
   share a transaction), in the request's own thread (a busy background thread
   would fight the request thread for the GIL), and a sweeper thread drains what
   is left when traffic stops and, every SWEEP_SECONDS, what another process left.
+
+Both also replay, every CATCH_UP_SECONDS, kept changes whose number got linked
+meanwhile (replay.replay_routable): what a link's own replay could not see yet.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ import time
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
+from .replay import CATCH_UP_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +40,38 @@ GATHER_SECONDS = 0.1  # run_forever: after a partial batch, let deliveries gathe
 IDLE_POLL_SECONDS = 0.05  # run_forever: an empty journal is looked at this often
 
 
+def catch_up() -> None:
+    """Replay kept changes that a linked number routes by now; failures are logged, not raised."""
+    from .replay import replay_routable
+
+    try:
+        result = replay_routable()
+        if result.replayed:
+            log.info("replayed %d kept webhook change(s) whose number is linked now", result.replayed)
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        log.warning("replaying kept webhook changes failed (%s); the next catch-up tries again", type(error).__name__)
+    except Exception:  # a bug: logged, and the next catch-up tries again
+        db.session.rollback()
+        log.exception("replaying kept webhook changes failed")
+    finally:
+        db.session.remove()
+
+
 def run_forever(app, stop: threading.Event | None = None, parent_pid: int | None = None) -> None:
     """Drain as deliveries arrive until `stop` is set (or the process `parent_pid` is gone)."""
     from .journal import _Pace, drain_once
 
     stop = stop or threading.Event()
+    last_catch_up = None
     with app.app_context():
         while not stop.is_set():
             if parent_pid is not None and os.getppid() != parent_pid:
                 log.warning("webhook drain process: its parent is gone; stopping")
                 return
+            if last_catch_up is None or time.monotonic() - last_catch_up >= CATCH_UP_SECONDS:
+                last_catch_up = time.monotonic()
+                catch_up()
             limit = _Pace.limit()
             try:
                 taken = drain_once().deliveries
@@ -89,6 +115,7 @@ class Drainer:
         self._thread: threading.Thread | None = None
         self._last_drain = 0.0  # monotonic time of the last drain started in this process
         self._last_sweep = 0.0
+        self._last_catch_up = 0.0  # set when the sweeper starts: its first catch-up waits CATCH_UP_SECONDS
         self._pending = False  # this process journaled something not drained yet
         self._failed_until = 0.0
         self._process_pids: list[int] = []  # drain processes that do the work while one lives
@@ -119,6 +146,7 @@ class Drainer:
             if self._pid == os.getpid():
                 return
             self._pid = os.getpid()
+            self._last_catch_up = time.monotonic()
             self._stop = threading.Event()
             self._thread = threading.Thread(target=self._sweep, name="webhook-sweeper", daemon=True)
             self._thread.start()
@@ -153,6 +181,10 @@ class Drainer:
             if self._pending or now - self._last_sweep >= SWEEP_SECONDS:
                 self._last_sweep = self._last_drain = now
                 self._drain(everything=True)
+            if now - self._last_catch_up >= CATCH_UP_SECONDS:
+                self._last_catch_up = now
+                with self.app.app_context():
+                    catch_up()
 
     def _drain(self, everything: bool) -> None:
         from .journal import drain, drain_once

@@ -3,6 +3,12 @@
 Storing is idempotent (see ingest), so a replay that runs twice, or at the
 same time as another, still stores each event once. A change that is still
 unroutable stays kept for a later replay.
+
+Three ways in: the connect flow's signal (replay_linked_numbers), `flask webhooks
+replay` by hand, and the drainers' catch-up (replay_routable, every CATCH_UP_SECONDS).
+The catch-up closes a race the signal cannot: on PostgreSQL a drain that read the
+routes just before a link committed keeps its change as unrouted, and commits it
+after the link's replay has already looked.
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ from .ingest import store_changes
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 500
+CATCH_UP_SECONDS = 30.0  # how often the drainers replay kept changes whose number is linked by now
 
 kept = UnroutedChange.__table__
 
@@ -44,6 +51,21 @@ def replay(phone_number_ids=None, batch_size: int = BATCH_SIZE) -> ReplayResult:
             kept.c.phone_number_id.in_(numbers),
             and_(kept.c.phone_number_id.is_(None), kept.c.business_account_id.in_(wabas)),
         ))
+    return _replay(condition, batch_size)
+
+
+def replay_routable(batch_size: int = BATCH_SIZE) -> ReplayResult:
+    """Replay the kept changes that some product's linked number (or its WABA) routes by now.
+    Cheap when there are none: kept changes of numbers nobody linked are not read."""
+    accounts = WhatsAppAccount.__table__  # every product's: routing is what decides the product
+    condition = and_(kept.c.replayed_at.is_(None), or_(
+        kept.c.phone_number_id.in_(select(accounts.c.phone_number_id)),
+        and_(kept.c.phone_number_id.is_(None), kept.c.business_account_id.in_(select(accounts.c.business_account_id))),
+    ))
+    return _replay(condition, batch_size)
+
+
+def _replay(condition, batch_size: int) -> ReplayResult:
     result = ReplayResult()
     last_id = None
     while True:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import AccountEvent, Conversation, Message, UnroutedChange
+from portal.models import AccountEvent, Conversation, Message, Product, UnroutedChange
 from portal.signals import numbers_linked
 from tests.webhook import payloads as p
 
@@ -92,3 +92,53 @@ def test_replay_receiver_works_inside_a_product_request_scope(app, client, make_
     finally:
         leave_product()
     assert len(messages_of(late)) == 2
+
+
+def test_the_catch_up_replays_what_a_link_missed_and_leaves_the_rest(client, make_product, link_number, two_products):
+    """A drain that read the routes just before a link committed keeps its change as unrouted
+    after the link's replay ran (no signal comes again): the drainers' catch-up stores it."""
+    from portal.webhook.drainer import catch_up
+
+    p.post_signed(client, p.envelope(p.entry("777", p.messages_change("777000", [p.text_message("wamid.other")]))))
+    p.post_signed(client, early_body())
+    late = make_product("Late Product")
+    link_number(late, NEW_NUMBER, NEW_WABA)  # linked, and no replay ran for it
+    assert messages_of(late) == []
+    late_id = late.id
+    catch_up()  # (it ends its session: objects are loaded again)
+    late = db.session.get(Product, late_id)
+    assert [m.wamid for m in messages_of(late)] == ["wamid.U1", "wamid.U2"]
+    [event] = db.session.execute(select(AccountEvent).where(AccountEvent.product_id == late.id)).scalars().all()
+    assert event.field == "account_update"  # the WABA's own event (no phone_number_id) too
+    still = [k for k in kept_changes() if k.replayed_at is None]
+    assert [k.phone_number_id for k in still] == ["777000"]
+    catch_up()  # again: nothing is stored twice
+    late = db.session.get(Product, late_id)
+    assert len(messages_of(late)) == 2
+    assert db.session.execute(select(Conversation).where(Conversation.product_id == late.id)).scalar_one().unread_count == 2
+
+
+def test_a_drain_process_catches_up_on_start(app, client, make_product, link_number, two_products):
+    import threading
+
+    from portal.webhook.drainer import run_forever
+
+    p.post_signed(client, early_body())
+    late = make_product("Late Product")
+    link_number(late, NEW_NUMBER, NEW_WABA)
+    late_id = late.id
+    db.session.remove()  # the drain works in this thread's app context too
+    late = db.session.get(Product, late_id)
+    stop = threading.Event()
+    worker = threading.Thread(target=run_forever, args=(app, stop))
+    worker.start()
+    try:
+        for _ in range(200):
+            db.session.expire_all()
+            if len(messages_of(late)) == 2:
+                break
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert [m.wamid for m in messages_of(late)] == ["wamid.U1", "wamid.U2"]
