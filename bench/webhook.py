@@ -6,6 +6,7 @@ Starts, one after the other, on loopback ports and under `gunicorn -c gunicorn.c
   ceiling            a bare Flask app that answers 200 (bench/ceiling_app.py)
   portal-sqlite      the portal (production config) on a SQLite file, with its drain process
   portal-postgresql  the portal on PostgreSQL (a database of its own on 127.0.0.1:5432), with its drain processes
+  portal-postgresql-file  the same with WEBHOOK_JOURNAL=file: the lane journals into a file on the host (another database)
   peer-pywa          pywa 4.5 on Flask, one INSERT + commit per message into SQLite (bench/peer_app.py)
 and drives each from a separate process, wrk (Debian's package), with pre-signed bodies whose
 message ids are all unique: first one message per POST, then 100 per POST. The portal answers once a
@@ -163,8 +164,9 @@ def prepare_portal_database(env: dict) -> None:
         db.engine.dispose()
 
 
-def portal_backlog(database_url: str):
-    """() -> deliveries journaled and not stored yet: the journal table's and, on SQLite, the journal file's."""
+def portal_backlog(database_url: str, journal_file: str | None = None):
+    """() -> deliveries journaled and not stored yet: the journal table's and the journal file's
+    (beside a SQLite database, or `journal_file`)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.pool import NullPool
 
@@ -172,7 +174,7 @@ def portal_backlog(database_url: str):
     from portal.webhook.journal_file import path_for
 
     engine = create_engine(_database_url(database_url, ""), poolclass=NullPool)
-    journal_file = path_for(database_url)
+    journal_file = journal_file or path_for(database_url)
 
     def read() -> int:
         with engine.connect() as conn:
@@ -296,6 +298,28 @@ def warm_up(port: int, per_post: int) -> None:
                 time.sleep(0.5)
 
 
+def wait_started(server: subprocess.Popen, timeout: float = 60) -> None:
+    """Until the portal's drain processes (children of gunicorn's master) have started: their
+    imports (about a CPU-second each, at a low priority) must not fall inside the load."""
+    def cpu(pid: str) -> int:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])
+        except OSError:
+            return 0
+
+    children = subprocess.run(["pgrep", "-P", str(server.pid), "-f", "webhooks drain"], capture_output=True, text=True).stdout.split()
+    deadline = time.time() + timeout
+    before = {pid: cpu(pid) for pid in children}
+    while children and time.time() < deadline:
+        time.sleep(0.25)
+        now = {pid: cpu(pid) for pid in children}
+        if all(now[pid] - before[pid] <= 2 for pid in children):  # 20 ms in 250: idle, polling the journal
+            return
+        before = now
+
+
 def wait_drained(backlog, timeout: float = 300) -> float:
     """Seconds until the journal is empty."""
     started = time.perf_counter()
@@ -320,6 +344,7 @@ def measure(target: Target, mode: str, tag: str, bodies: Path, work: Path, secon
     server = start_server(target, port, work / f"{target.name}-{tag}.log")
     try:
         warm_up(port, per_post)
+        wait_started(server)
         if target.backlog:
             wait_drained(target.backlog)
         result = run_wrk(port, bodies, work / f"{target.name}-{tag}.json", seconds)
@@ -393,7 +418,7 @@ def report(runs: list[Run], seconds: int) -> str:
 
 def _verdict(by, ceiling, peer) -> str:
     out = []
-    for db_name in ("sqlite", "postgresql"):
+    for db_name in ("sqlite", "postgresql", "postgresql-file"):
         single, batch = by.get((f"portal-{db_name}", "single")), by.get((f"portal-{db_name}", "batch"))
         if not (single and batch and ceiling and peer):
             continue
@@ -429,11 +454,15 @@ def main() -> int:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="maestra-bench-")))
         sqlite_url = f"sqlite:///{work / 'portal.db'}"
         pg_url = create_postgres_database(stack)
+        pg_file_url, pg_journal = create_postgres_database(stack), str(work / "portal-postgresql.webhooks")
         peer_db = work / "peer.db"
         targets = [
             Target("ceiling", "ceiling_app:app", BENCH, {}),
             Target("portal-sqlite", "wsgi:app", ROOT, portal_env(sqlite_url), portal_wamids(sqlite_url), portal_backlog(sqlite_url)),
             Target("portal-postgresql", "wsgi:app", ROOT, portal_env(pg_url), portal_wamids(pg_url), portal_backlog(pg_url)),
+            Target("portal-postgresql-file", "wsgi:app", ROOT,
+                   {**portal_env(pg_file_url), "WEBHOOK_JOURNAL": "file", "WEBHOOK_JOURNAL_PATH": pg_journal},
+                   portal_wamids(pg_file_url), portal_backlog(pg_file_url, pg_journal)),
             Target("peer-pywa", "peer_app:app", BENCH,
                    {"PEER_DB": str(peer_db), "BENCH_APP_SECRET": APP_SECRET, "BENCH_VERIFY_TOKEN": VERIFY_TOKEN},
                    peer_wamids(peer_db)),

@@ -47,6 +47,11 @@ DEFAULTS: dict[str, object] = {
     # journal: answer 200 once the signed body is committed, store its changes in the
     # background (portal/webhook/journal.py); inline: store them before answering.
     "WEBHOOK_PROCESSING": "journal",
+    # Where the fast lane journals (portal/webhook/journal_file.py): "file", a SQLite file on
+    # this host (beside a SQLite database, else WEBHOOK_JOURNAL_PATH or instance/webhooks.journal);
+    # "database", the webhook_deliveries table. Unset: the file on SQLite, the table otherwise.
+    "WEBHOOK_JOURNAL": None,
+    "WEBHOOK_JOURNAL_PATH": None,
     "LOG_LEVEL": "INFO",
     "LOG_FORMAT": None,  # json (production) or text (demo, test)
     "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug's scrypt defaults (n=2**15)
@@ -62,6 +67,7 @@ DEMO_META = {
 }
 
 WEBHOOK_PROCESSING_MODES = ("journal", "inline")
+WEBHOOK_JOURNALS = ("database", "file")
 INT_KEYS = ("FEED_POLL_SECONDS", "WEBHOOK_MAX_BYTES")
 BOOL_KEYS = ("META_SEND_READ_RECEIPTS",)
 FLOAT_KEYS = ("META_HTTP_TIMEOUT",)
@@ -117,6 +123,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         cfg["WEBHOOK_PROCESSING"] = "inline"  # tests read what a POST stored right after it; journal tests opt in
     if cfg["WEBHOOK_PROCESSING"] not in WEBHOOK_PROCESSING_MODES:
         raise ConfigError(f"WEBHOOK_PROCESSING must be one of {', '.join(WEBHOOK_PROCESSING_MODES)}, not {cfg['WEBHOOK_PROCESSING']!r}")
+    if cfg["WEBHOOK_JOURNAL"] is not None and cfg["WEBHOOK_JOURNAL"] not in WEBHOOK_JOURNALS:
+        raise ConfigError(f"WEBHOOK_JOURNAL must be one of {', '.join(WEBHOOK_JOURNALS)}, not {cfg['WEBHOOK_JOURNAL']!r}")
+    if cfg["WEBHOOK_JOURNAL"] == "database" and cfg["WEBHOOK_JOURNAL_PATH"]:
+        raise ConfigError("WEBHOOK_JOURNAL_PATH is a journal file's path: it needs WEBHOOK_JOURNAL=file, not database")
     cfg["SESSION_COOKIE_HTTPONLY"] = True
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
     cfg["SESSION_COOKIE_SECURE"] = env_name == "production"

@@ -31,11 +31,11 @@ def init_app(app):
     app.cli.add_command(webhooks_cli)
     numbers_linked.connect(replay_linked_numbers)
     from .drainer import Drainer
-    from .journal_file import JournalFile, path_for
+    from .journal_file import JournalFile, configured_path
     from .lane import WebhookLane
 
     app.extensions["webhook_drainer"] = drainer = Drainer(app)
-    journal_path = path_for(app.config["SQLALCHEMY_DATABASE_URI"])
+    journal_path = configured_path(app.config, app.instance_path)
     app.extensions["webhook_journal_file"] = JournalFile(journal_path) if journal_path else None
     if app.config["WEBHOOK_PROCESSING"] == "journal":
         app.wsgi_app = app.extensions["webhook_lane"] = WebhookLane(app, app.wsgi_app, drainer)

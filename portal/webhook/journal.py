@@ -12,11 +12,12 @@ stored, never both and never half. Two drainers never take the same delivery
 single write lock first). A delivery journaled twice (Meta's retry) is stored
 once by ingest's unique constraints.
 
-On SQLite the fast lane journals into a file of its own instead (journal_file.py),
-so that acknowledging never waits for a drain's write lock; there a drain, in its
-turn, reads, stores and commits, then deletes, and ingest's unique constraints make
-a second store of the same delivery (after a drain died mid-way) a no-op. The table
-stays for what the Flask view journals, and for PostgreSQL.
+On SQLite (and on PostgreSQL with WEBHOOK_JOURNAL=file) the fast lane journals into
+a file of its own instead (journal_file.py), so that acknowledging never waits for a
+drain's write lock (or, on PostgreSQL, for a round trip and a commit); there a drain
+claims deliveries, stores and commits, then deletes them, and ingest's unique
+constraints make a second store of the same delivery (after a drain died mid-way) a
+no-op. The table stays for what the Flask view journals, and for PostgreSQL's default.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from ..meta.payloads import PayloadError, iter_changes, load_body
 from ..models import RejectedWebhook, WebhookDelivery
 from ..models.base import utcnow
 from .ingest import store_changes
+from .journal_file import LEASE_SECONDS
 
 log = logging.getLogger(__name__)
 deliveries = WebhookDelivery.__table__
@@ -115,14 +117,22 @@ def _take(limit: int | None = None, ids: list[int] | None = None):
 def drain_once(ids: list[int] | None = None, items: int | None = None) -> DrainResult:
     """Take a batch of deliveries and store them, in one transaction. Database errors are
     raised after the rollback (the deliveries are then still in the journal, for the next try).
-    On SQLite a batch of the journal file, then one of the table (what the view journaled: it
-    never waits for the file to be empty). `items`: about how many messages and statuses to
+    With a journal file, a batch of the file, then one of the table (what the view journaled:
+    it never waits for the file to be empty); on PostgreSQL a failure also tells the lane to
+    send deliveries through the database until a drain works again (JournalFile.database_failed). `items`: about how many messages and statuses to
     take (default ITEMS_PER_DRAIN)."""
     journal_file = current_app.extensions.get("webhook_journal_file")
     result = DrainResult()
-    if journal_file is not None and ids is None:
-        result.add(_drain_file_once(journal_file, items))
-    result.add(_drain_table_once(ids, items))
+    try:
+        if journal_file is not None and ids is None:
+            result.add(_drain_file_once(journal_file, items))
+        result.add(_drain_table_once(ids, items))
+    except DBAPIError:
+        if journal_file is not None and db.engine.dialect.name != "sqlite":
+            journal_file.database_failed()
+        raise
+    if journal_file is not None and db.engine.dialect.name != "sqlite":
+        journal_file.database_works()
     return result
 
 
@@ -152,29 +162,35 @@ def _drain_table_once(ids: list[int] | None, items: int | None) -> DrainResult:
 
 
 def _drain_file_once(journal_file, items: int | None) -> DrainResult:
-    """In this drain's turn, read the oldest deliveries of the journal file, store them and
-    commit, then delete them (a drain that dies in between leaves them to the next one, which
-    stores them again as a no-op)."""
-    with journal_file.turn():
+    """Claim the oldest unclaimed deliveries of the journal file, store them and commit, then
+    delete them with the claim. A drain that fails gives its claim back; one that dies leaves
+    it to run out (journal_file.LEASE_SECONDS), and the next drain stores its deliveries again,
+    as a no-op if they were committed."""
+    claim, rows = journal_file.take(_Pace.limit(items), MAX_BYTES_PER_DRAIN)
+    if not rows:
+        return DrainResult()
+    try:
         try:
             _lock_database()
-            rows = journal_file.oldest(_Pace.limit(items), MAX_BYTES_PER_DRAIN)
-        except DBAPIError:
-            db.session.rollback()
-            raise
-        if not rows:
-            db.session.rollback()
-            return DrainResult()
-        try:
             result = _store(rows)
         except DBAPIError:
-            db.session.rollback()
             raise
-        except Exception:
+        except Exception:  # a bug met by one delivery: each alone, and the one that fails is set aside
             db.session.rollback()
             result = _store_one_by_one(rows)
-        journal_file.delete([delivery_id for delivery_id, _ in rows])
+    except BaseException:  # the database failed (or the process is stopping): the deliveries stay
+        db.session.rollback()
+        _give_back(journal_file, claim)
+        raise
+    journal_file.finish(claim, [delivery_id for delivery_id, _ in rows])
     return result
+
+
+def _give_back(journal_file, claim: int) -> None:
+    try:
+        journal_file.release(claim)
+    except DBAPIError:  # its lease runs out instead
+        log.warning("could not give back a claim on the webhook journal file; it runs out in %.0f s", LEASE_SECONDS)
 
 
 def _store_one_by_one(rows: list) -> DrainResult:
@@ -197,10 +213,13 @@ def _store_one_by_one(rows: list) -> DrainResult:
 
 
 def _lock_database() -> None:
-    """Take SQLite's write lock before the first read, as the table's DELETE does: routing reads
-    the linked numbers, so a number linked meanwhile waits for this drain (or it for the link)
-    rather than have its deliveries kept as unrouted after the link's replay ran."""
-    db.session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    """On SQLite, take the write lock before the first read, as the table's DELETE does: routing
+    reads the linked numbers, so a number linked meanwhile waits for this drain (or it for the
+    link) rather than have its deliveries kept as unrouted after the link's replay ran. On
+    PostgreSQL nothing: drains store side by side, and the drainers' catch-up (replay.py)
+    replays what such a race kept."""
+    if db.engine.dialect.name == "sqlite":
+        db.session.connection().exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _store(rows: list) -> DrainResult:

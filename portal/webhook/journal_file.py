@@ -1,18 +1,28 @@
-"""On a SQLite database, the webhook journal in a file of its own (`<database>.webhooks`).
+"""The webhook journal in a SQLite file of its own, on the web host: by default beside a
+SQLite database (`<database>.webhooks`); with WEBHOOK_JOURNAL=file on PostgreSQL too.
 
-Why: SQLite lets one connection write to a database file at a time. A drain holds that
-lock for the whole batch it stores (tens of milliseconds), and the fast lane's appends
-waited behind it, the CPU idle meanwhile (a third of a worker's time under load). In a
-file of its own, an append only ever waits for another append or a drain's brief delete;
+Why on SQLite: SQLite lets one connection write to a database file at a time. A drain holds
+that lock for the whole batch it stores (tens of milliseconds), and the fast lane's appends
+waited behind it, the CPU idle meanwhile (a third of a worker's time under load). In a file
+of its own, an append only ever waits for another append or a drain's brief delete;
 acknowledging Meta never waits for storing.
 
-The price: taking deliveries and storing them can no longer be one transaction. A drain
-reads the oldest deliveries here, stores them and commits, and only then deletes them
-(journal.py), all in its turn: drains of a file (all on its host) take turns on a lock
-file next to it, so none reads what another has stored but not deleted yet. If one dies
-between its commit and its delete, the next one stores them again, which ingest's unique
-constraints make a no-op, as for Meta's own retries: nothing is lost, and nothing is
-stored twice.
+Why it is offered on PostgreSQL: an append is then a local write, not a round trip and a
+commit on the database server, so acknowledging Meta costs a third as much and goes on while
+the database is slow or down (the drains catch up once it is back). The price: the file is
+kept like SQLite's own (WAL, synchronous=NORMAL): what was acknowledged survives the portal's
+processes being killed, but on a power loss or an OS crash of the web host the last moments'
+deliveries may be lost, which PostgreSQL's own commit would have kept. Hence not the default
+there (docs/reliability.md).
+
+The price of either: taking deliveries and storing them can no longer be one transaction. A
+drain claims the oldest deliveries no other drain has claimed (in its turn on a lock file next
+to the journal: drains of a file are all on its host), stores them and commits, and only then
+deletes them with its claim (journal.py). Drains store side by side. A claim is a lease: if its
+drain dies, the next drain takes its deliveries once the lease has run out (LEASE_SECONDS); if
+the drain died between its commit and its delete, they are stored again, which ingest's unique
+constraints make a no-op, as for Meta's own retries: nothing is lost, and nothing is stored
+twice. (A drain slower than its lease is no harm either: a second store is the same no-op.)
 
 The file is a queue, not part of the portal's schema (no Alembic migration): it is made
 on first use, and its layout is versioned by SCHEMA_VERSION (PRAGMA user_version).
@@ -23,20 +33,47 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 SUFFIX = ".webhooks"
-SCHEMA_VERSION = 1
+DOWN_SUFFIX = ".database-down"  # a marker file beside the journal (see database_failed)
+DEFAULT_NAME = "webhooks.journal"  # under the instance folder, beside a database that is not a SQLite file
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS webhook_deliveries (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     received_at TEXT NOT NULL,
     body BLOB NOT NULL
-)"""
+);
+CREATE TABLE IF NOT EXISTS claims (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    first_id INTEGER NOT NULL,
+    last_id INTEGER NOT NULL,
+    until REAL NOT NULL
+);
+"""
+# A drain stores its batch (at most MAX_DELIVERIES_PER_DRAIN, 32 MiB) in well under a second;
+# a drain that died leaves its deliveries to the others after this long.
+LEASE_SECONDS = 30.0
 APPEND_SQL = "INSERT INTO webhook_deliveries (body, received_at) VALUES (?, ?)"
+
+
+def configured_path(config, instance_path: str) -> str | None:
+    """The journal file the settings ask for (WEBHOOK_JOURNAL, WEBHOOK_JOURNAL_PATH), or None
+    for the database's table. By default: beside a SQLite database file, none otherwise."""
+    kind, explicit = config.get("WEBHOOK_JOURNAL"), config.get("WEBHOOK_JOURNAL_PATH")
+    if kind == "database":
+        return None
+    beside_database = path_for(config["SQLALCHEMY_DATABASE_URI"])
+    if explicit:
+        return os.path.abspath(explicit)
+    if kind == "file":
+        return beside_database or os.path.join(instance_path, DEFAULT_NAME)
+    return beside_database
 
 
 def path_for(database_uri: str) -> str | None:
@@ -50,13 +87,14 @@ def path_for(database_uri: str) -> str | None:
 
 def connect(path: str) -> sqlite3.Connection:
     """A connection to the journal file in autocommit (each statement its own transaction),
-    making the file on first use."""
+    making the file (and its folder) on first use."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     connection.execute("PRAGMA busy_timeout=10000")
     connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")  # as the database itself (portal/database.py)
+    connection.execute("PRAGMA synchronous=NORMAL")  # as a SQLite database itself (portal/database.py); see above
     if connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-        connection.execute(SCHEMA)
+        connection.executescript(SCHEMA)  # version 1 had no claims: its deliveries are kept
         connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
     return connection
 
@@ -81,36 +119,87 @@ class JournalFile:
 
     @contextmanager
     def turn(self):
-        """This drain's turn, from reading deliveries to deleting them once stored (the lock is
-        the kernel's: a drain that dies lets the next one go at once). Each call opens the lock
-        file anew, so threads of one process take turns too."""
+        """A drain's turn to claim deliveries (the lock is the kernel's: a drain that dies lets the
+        next one go at once). Each call opens the lock file anew, so threads of one process take
+        turns too."""
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)  # (a drain may come before the first append)
         with open(self.path + ".lock", "ab") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
 
-    def oldest(self, limit: int, max_bytes: int) -> list[tuple[int, bytes]]:
-        """The oldest deliveries, (id, body), up to `limit` and `max_bytes` of bodies (at least
-        one), in a drain's turn. length() reads no body, only its size."""
-        return self._execute(
-            "SELECT id, body FROM webhook_deliveries WHERE id IN (SELECT id FROM ("
-            " SELECT id, sum(size) OVER (ORDER BY id) - size AS before FROM ("
-            "  SELECT id, length(body) AS size FROM webhook_deliveries ORDER BY id LIMIT ?))"
-            " WHERE before < ?) ORDER BY id",
-            (limit, max_bytes),
-        )
+    def take(self, limit: int, max_bytes: int) -> tuple[int | None, list[tuple[int, bytes]]]:
+        """Claim the oldest deliveries that no live claim covers, up to `limit` and `max_bytes`
+        of bodies (at least one): (claim, [(id, body), ...]), or (None, []) if there are none.
+        The caller ends the claim with finish() once stored, or release() if it could not store.
+        length() reads no body, only its size."""
+        with self.turn():
+            now = time.time()
+            self._execute("DELETE FROM claims WHERE until <= ?", (now,))
+            ids = [row[0] for row in self._execute(
+                "SELECT id FROM ("
+                " SELECT id, sum(size) OVER (ORDER BY id) - size AS before FROM ("
+                "  SELECT id, length(body) AS size FROM webhook_deliveries d WHERE NOT EXISTS ("
+                "   SELECT 1 FROM claims c WHERE d.id BETWEEN c.first_id AND c.last_id)"
+                "  ORDER BY id LIMIT ?))"
+                " WHERE before < ? ORDER BY id",
+                (limit, max_bytes),
+            )]
+            if not ids:
+                return None, []
+            claim = self._execute("INSERT INTO claims (first_id, last_id, until) VALUES (?, ?, ?) RETURNING id",
+                                  (ids[0], ids[-1], now + LEASE_SECONDS))[0][0]
+        # Claimed: read the bodies outside the turn (the range may hold another claim's rows too).
+        wanted = set(ids)
+        rows = self._execute("SELECT id, body FROM webhook_deliveries WHERE id BETWEEN ? AND ? ORDER BY id", (ids[0], ids[-1]))
+        return claim, [row for row in rows if row[0] in wanted]
 
-    def delete(self, ids: list[int]) -> None:
-        """Forget deliveries whose changes are committed in the database."""
-        for start in range(0, len(ids), 500):  # within SQLite's limit of bound parameters
-            chunk = ids[start:start + 500]
-            self._execute(f"DELETE FROM webhook_deliveries WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+    def finish(self, claim: int, ids: list[int]) -> None:
+        """Forget claimed deliveries whose changes are committed in the database, and the claim,
+        in one transaction of the file."""
+        connection = self._connection()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            for start in range(0, len(ids), 500):  # within SQLite's limit of bound parameters
+                chunk = ids[start:start + 500]
+                connection.execute(f"DELETE FROM webhook_deliveries WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+            connection.execute("DELETE FROM claims WHERE id = ?", (claim,))
+            connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise OperationalError("DELETE FROM webhook_deliveries", None, error) from None
+
+    def release(self, claim: int) -> None:
+        """Give the claimed deliveries back at once (their drain could not store them)."""
+        self._execute("DELETE FROM claims WHERE id = ?", (claim,))
+
+    # While drains cannot store (the database is down), the lane hands deliveries to the Flask
+    # view, which journals them in the database or answers 503: Meta then retries, as it does
+    # without the file, rather than the file filling up with deliveries nothing can store.
+    # (On SQLite the journal file and the database are on one disk: they fail together.)
+
+    def database_failed(self) -> None:
+        try:
+            open(self.path + DOWN_SUFFIX, "ab").close()
+        except OSError:
+            pass
+
+    def database_works(self) -> None:
+        try:
+            os.unlink(self.path + DOWN_SUFFIX)
+        except FileNotFoundError:
+            pass
+
+    def database_down(self) -> bool:
+        return os.path.exists(self.path + DOWN_SUFFIX)
 
     def count(self) -> int:
         return self._execute("SELECT count(*) FROM webhook_deliveries")[0][0]
 
     def empty(self) -> None:
-        """Forget every delivery (tests, between tests)."""
+        """Forget every delivery and claim (tests, between tests)."""
         self._execute("DELETE FROM webhook_deliveries")
+        self._execute("DELETE FROM claims")
 
     def _execute(self, sql: str, params=()) -> list:
         """Run one statement; a failure is raised as SQLAlchemy's OperationalError, like the

@@ -66,6 +66,7 @@ class WebhookLane:
         self._opened_lock = threading.Lock()
         self._journal = None  # (sql, timestamp converter), once the engine is known
         self._sqlite = False
+        self._separate_database = not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")  # see _database_down
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") != "/webhook" or environ.get("REQUEST_METHOD") != "POST" or not self.secret:
@@ -98,6 +99,8 @@ class WebhookLane:
             load_body(body)
         except PayloadError:
             return False
+        if self._database_down():
+            return False  # the view journals it in the database, or answers 503 (journal_file.py)
         try:
             self._append(body)
         except Exception as error:  # the view tries again through the pool, and answers 503 if it must
@@ -105,6 +108,10 @@ class WebhookLane:
             self._drop_connection()
             return False
         return True
+
+    def _database_down(self) -> bool:
+        journal_file = self.app.extensions.get("webhook_journal_file")
+        return journal_file is not None and self._separate_database and journal_file.database_down()
 
     # The journal connection: one per thread, outside the pool, in autocommit, so an append
     # is one statement and one round trip (no pool checkout, ping, BEGIN or COMMIT).

@@ -23,9 +23,17 @@ from tests.webhook.conftest import NUMBER_A, NUMBER_B, WABA_A, WABA_B
 from tests.webhook.test_fuzz import FUZZ, envelope
 
 
-@pytest.fixture
-def app_config(app_config):
-    return {**app_config, "WEBHOOK_PROCESSING": "journal"}
+@pytest.fixture(params=["file", "database"])
+def app_config(request, app_config, tmp_path):
+    """Journal mode, the lane journaling into a file on the host or into the database's table
+    (each test runs with both, on both databases; a test that is about one names it)."""
+    config = {**app_config, "WEBHOOK_PROCESSING": "journal", "WEBHOOK_JOURNAL": request.param}
+    if request.param == "file":
+        config["WEBHOOK_JOURNAL_PATH"] = str(tmp_path / "webhooks.journal")
+    return config
+
+
+file_journal = pytest.mark.parametrize("app_config", ["file"], indirect=True)
 
 
 @pytest.fixture
@@ -36,7 +44,7 @@ def no_thread(monkeypatch):
 
 
 def journaled() -> int:
-    """Deliveries journaled and not stored yet (the table's, and on SQLite the journal file's)."""
+    """Deliveries journaled and not stored yet (the table's, and the journal file's)."""
     db.session.expire_all()
     return journal.backlog()
 
@@ -251,6 +259,7 @@ def test_readyz_shows_the_deliveries_waiting_in_the_journal(client, two_products
     assert client.get("/readyz").get_json()["webhook_backlog"] == 0
 
 
+@file_journal
 def test_on_sqlite_a_drains_write_lock_does_not_hold_up_the_lane(app, client, two_products, no_thread, caplog):
     """On SQLite the lane journals into a file of its own: a drain holding the database's single
     write lock while it stores does not hold up Meta's answer; the delivery waits in the file."""
@@ -271,12 +280,11 @@ def test_on_sqlite_a_drains_write_lock_does_not_hold_up_the_lane(app, client, tw
     assert "handing the delivery to the view" not in caplog.text  # the lane itself journaled it
 
 
-def test_on_sqlite_the_lane_waits_out_a_lock_on_the_journal_file_then_journals(app, client, two_products, no_thread, caplog):
-    """An append waits for another append (or a drain's claim or delete) on the journal file:
-    the lane retries in short steps (not SQLite's own sleeps of up to 100 ms) and journals it."""
+@file_journal
+def test_the_lane_waits_out_a_lock_on_the_journal_file_then_journals(app, client, two_products, no_thread, caplog):
+    """An append waits for another append (or a drain's delete) on the journal file: the lane
+    retries in short steps (not SQLite's own sleeps of up to 100 ms) and journals it."""
     journal_file = app.extensions["webhook_journal_file"]
-    if journal_file is None:
-        pytest.skip("PostgreSQL has no journal file")
     import sqlite3
 
     p.post_signed(client, batch("warm"))  # the lane's connection exists
@@ -295,56 +303,93 @@ def test_on_sqlite_the_lane_waits_out_a_lock_on_the_journal_file_then_journals(a
     assert "handing the delivery to the view" not in caplog.text  # the lane itself journaled it
 
 
-def test_on_sqlite_a_drain_that_dies_after_its_commit_is_repeated_as_a_no_op(app, client, two_products, no_thread, monkeypatch):
+@file_journal
+def test_a_drain_that_dies_after_its_commit_is_repeated_as_a_no_op_once_its_claim_runs_out(app, client, two_products, no_thread, monkeypatch):
     """The journal file's deliveries are deleted after the drain's commit: a drain that dies in
-    between leaves them there, and the next drain stores them again, which stores nothing twice."""
+    between leaves them there, claimed; once its lease has run out the next drain stores them
+    again, which stores nothing twice."""
+    from types import SimpleNamespace
+
+    from portal.webhook import journal_file as journal_file_module
+
     journal_file = app.extensions["webhook_journal_file"]
-    if journal_file is None:
-        pytest.skip("PostgreSQL's journal is deleted in the drain's own transaction")
     p.post_signed(client, batch("dies"))
-    real_delete = journal_file.delete
-    monkeypatch.setattr(journal_file, "delete", lambda ids: (_ for _ in ()).throw(SystemExit("killed")))
+    real_finish = journal_file.finish
+    monkeypatch.setattr(journal_file, "finish", lambda claim, ids: (_ for _ in ()).throw(SystemExit("killed")))
     with pytest.raises(SystemExit):
         journal.drain()
     assert count(Message) == 6 and journaled() == 1  # stored and committed, still in the file
 
-    monkeypatch.setattr(journal_file, "delete", real_delete)
+    monkeypatch.setattr(journal_file, "finish", real_finish)
+    assert journal.drain().deliveries == 0  # still claimed by the dead drain
+    later = time.time() + journal_file_module.LEASE_SECONDS + 1
+    monkeypatch.setattr(journal_file_module, "time", SimpleNamespace(time=lambda: later))
     result = journal.drain()
     assert (result.deliveries, result.messages, result.duplicates) == (1, 0, 6)
     assert count(Message) == 6 and journaled() == 0
     assert db.session.execute(select(Conversation.unread_count).order_by(Conversation.unread_count)).scalars().all() == [3, 3]
 
 
-def test_on_sqlite_drains_take_turns_on_the_journal_file(app, client, two_products, no_thread):
-    """A drain reads the journal file only in its turn, so a second drain waits for the first
-    one's commit and delete instead of storing the same deliveries again."""
+@file_journal
+def test_drains_store_side_by_side_and_never_take_what_another_has_claimed(app, client, two_products, no_thread):
+    """A drain claims the deliveries it takes: another drain meanwhile takes the next ones, not
+    these; a drain that could not store gives its claim back at once."""
     journal_file = app.extensions["webhook_journal_file"]
-    if journal_file is None:
-        pytest.skip("PostgreSQL's drains take deliveries with FOR UPDATE SKIP LOCKED")
-    p.post_signed(client, batch("turns"))
-    results = []
-
-    def drain():
-        with app.app_context():
-            results.append(journal.drain())
-            db.session.remove()
-
-    drainer = threading.Thread(target=drain)
-    with journal_file.turn():  # another drain's turn: it has stored and committed...
-        drainer.start()
-        time.sleep(0.3)
-        assert drainer.is_alive() and not results  # waits before it reads the file
-        journal_file.empty()  # ...and deletes what it stored
-    drainer.join(timeout=10)
-    assert results[0].deliveries == 0 and count(Message) == 0
+    for n in range(3):
+        p.post_signed(client, batch(f"claims{n}"))
+    claim, rows = journal_file.take(1, journal.MAX_BYTES_PER_DRAIN)  # another drain, storing the first
+    assert len(rows) == 1
+    assert journal.drain().deliveries == 2  # the two others
+    assert journaled() == 1 and count(Message) == 12
+    journal_file.release(claim)  # that drain failed: the delivery is free again
+    assert journal.drain().deliveries == 1
+    assert count(Message) == 18 and journaled() == 0
 
 
-def test_the_journal_file_is_for_sqlite_database_files_only(tmp_path):
-    from portal.webhook.journal_file import path_for
+@file_journal
+def test_a_drain_that_fails_gives_its_claim_back(app, client, two_products, no_thread, monkeypatch):
+    journal_file = app.extensions["webhook_journal_file"]
+    p.post_signed(client, batch("gives-back"))
+
+    def database_down(rows):
+        raise OperationalError("INSERT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(journal, "_store", database_down)
+    with pytest.raises(OperationalError):
+        journal.drain_once()
+    monkeypatch.undo()
+    assert journal.drain().messages == 6  # at once: no lease to wait for
+    assert journal_file.take(10, journal.MAX_BYTES_PER_DRAIN) == (None, [])
+
+
+def test_where_the_journal_file_is(tmp_path):
+    from portal.webhook.journal_file import configured_path, path_for
 
     assert path_for(f"sqlite:///{tmp_path}/portal.db") == f"{tmp_path}/portal.db.webhooks"
     assert path_for("sqlite://") is None and path_for("sqlite:///:memory:") is None
     assert path_for("postgresql+psycopg://postgres@127.0.0.1/test") is None
+
+    def where(database, **settings):
+        return configured_path({"SQLALCHEMY_DATABASE_URI": database, **settings}, str(tmp_path / "instance"))
+
+    postgresql, sqlite = "postgresql+psycopg://postgres@127.0.0.1/test", f"sqlite:///{tmp_path}/portal.db"
+    assert where(sqlite) == f"{tmp_path}/portal.db.webhooks"  # the default beside a SQLite file
+    assert where(postgresql) is None  # PostgreSQL's default: the table
+    assert where(postgresql, WEBHOOK_JOURNAL="file") == f"{tmp_path}/instance/webhooks.journal"
+    assert where(postgresql, WEBHOOK_JOURNAL_PATH=str(tmp_path / "j")) == f"{tmp_path}/j"
+    assert where(sqlite, WEBHOOK_JOURNAL="database") is None
+    assert where("sqlite://", WEBHOOK_JOURNAL="file") == f"{tmp_path}/instance/webhooks.journal"
+
+
+@pytest.mark.parametrize("settings, words", [
+    ({"WEBHOOK_JOURNAL": "redis"}, "WEBHOOK_JOURNAL must be one of database, file"),
+    ({"WEBHOOK_JOURNAL": "database", "WEBHOOK_JOURNAL_PATH": "/tmp/j"}, "needs WEBHOOK_JOURNAL=file"),
+])
+def test_a_bad_journal_setting_is_refused_in_one_line(tmp_path, settings, words):
+    from portal.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match=words):
+        load_config(str(tmp_path), {"PORTAL_ENV": "test", **settings})
 
 
 @pytest.mark.parametrize("journaled_by", ["lane", "view"])
@@ -379,3 +424,47 @@ def test_one_drain_takes_from_the_journal_file_and_from_the_table(client, two_pr
     result = journal.drain_once()
     assert (result.deliveries, result.messages) == (2, 12)
     assert journaled() == 0
+
+
+def test_a_drain_before_the_first_append_finds_nothing_and_makes_the_folder(tmp_path):
+    from portal.webhook.journal_file import JournalFile
+
+    journal_file = JournalFile(str(tmp_path / "not-yet" / "webhooks.journal"))
+    try:
+        assert journal_file.take(10, 1024) == (None, []) and journal_file.count() == 0
+    finally:
+        journal_file.close()
+
+
+@file_journal
+def test_while_drains_cannot_reach_postgresql_deliveries_go_through_it(app, client, two_products, no_thread, monkeypatch):
+    """With a journal file on PostgreSQL, a drain that fails on the database sends the lane's
+    deliveries to the view: it answers 503 while the database is down, so Meta retries (as
+    without the file, rather than the file filling up), and journals them in the database once
+    it answers; the first drain that works sends them to the file again."""
+    if db.engine.dialect.name == "sqlite":
+        pytest.skip("on SQLite the journal file and the database are on one disk and fail together")
+    journal_file = app.extensions["webhook_journal_file"]
+
+    def down(*args, **kwargs):
+        raise OperationalError("INSERT", {}, Exception("connection refused"))
+
+    p.post_signed(client, batch("before"))
+    assert journal_file.count() == 1
+    monkeypatch.setattr(journal, "_store", down)
+    with pytest.raises(OperationalError):
+        journal.drain_once()
+    assert journal_file.database_down()
+
+    real_append = journal.append
+    monkeypatch.setattr(journal, "append", down)  # the view cannot reach the database either
+    assert p.post_signed(client, batch("during")).status_code == 503
+    monkeypatch.setattr(journal, "append", real_append)
+    assert p.post_signed(client, batch("back")).status_code == 200  # through the view, into the table
+    assert journal_file.count() == 1 and journaled() == 2
+
+    monkeypatch.undo()
+    assert journal.drain().messages == 12 and journaled() == 0
+    assert not journal_file.database_down()
+    p.post_signed(client, batch("after"))
+    assert journal_file.count() == 1  # the lane's file again
