@@ -153,6 +153,8 @@ def main() -> int:
     parser.add_argument("--graph-faults", type=float, default=0.0, metavar="SHARE")
     parser.add_argument("--all-faults", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--journal", choices=("database", "file"), default="database",
+                        help="WEBHOOK_JOURNAL of the portal (default database, PostgreSQL's default)")
     args = parser.parse_args()
     if args.all_faults:
         args.kill_worker = args.stop_postgres = True
@@ -182,6 +184,10 @@ def main() -> int:
         sandbox_port, portal_port = processes.free_port(), processes.free_port()
         sandbox_url, portal_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{portal_port}"
         env = portal_env(database.url, sandbox_url)
+        journal_file = None
+        if args.journal == "file":
+            journal_file = str(logs / f"webhooks-{uuid.uuid4().hex[:8]}.journal")
+            env.update(WEBHOOK_JOURNAL="file", WEBHOOK_JOURNAL_PATH=journal_file)
         processes.migrate(env, logs / "migrate.log")
         os.environ["META_APP_SECRET"] = APP_SECRET  # the sandbox signs with the same app secret
         sandbox = processes.start_sandbox(sandbox_port, f"{portal_url}/webhook", PRODUCTS, CUSTOMER_IDS,
@@ -281,9 +287,9 @@ def main() -> int:
                 break
             time.sleep(0.5)
         # Then the portal's own journal: every delivery it answered 200 must reach the inbox.
-        while time.time() < drain_deadline and checks.journal_backlog(database.url):
+        while time.time() < drain_deadline and checks.journal_backlog(database.url, journal_file):
             time.sleep(0.2)
-        drained = state["pending"] == 0 and checks.journal_backlog(database.url) == 0
+        drained = state["pending"] == 0 and checks.journal_backlog(database.url, journal_file) == 0
         from soaklib.load import Attempt
 
         sandbox_attempts = [Attempt(t, "POST /webhook", s, 0.0, "sandbox") for t, s in state["deliveries"]]
