@@ -119,8 +119,8 @@ def drain_once(ids: list[int] | None = None, items: int | None = None) -> DrainR
     raised after the rollback (the deliveries are then still in the journal, for the next try).
     With a journal file, a batch of the file, then one of the table (what the view journaled:
     it never waits for the file to be empty); on PostgreSQL a failure also tells the lane to
-    send deliveries through the database until a drain works again (JournalFile.database_failed). `items`: about how many messages and statuses to
-    take (default ITEMS_PER_DRAIN)."""
+    send deliveries through the database until a drain works again (database_failed).
+    `items`: about how many messages and statuses to take (default ITEMS_PER_DRAIN)."""
     journal_file = current_app.extensions.get("webhook_journal_file")
     result = DrainResult()
     try:
