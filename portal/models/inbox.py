@@ -5,6 +5,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import text as sql  # (Message has a column named text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -58,6 +59,9 @@ class Message(TenantScoped, db.Model):
         UniqueConstraint("product_id", "wamid", name="uq_message_product_wamid"),
         Index("ix_messages_product_created", "product_id", "created_at", "id"),
         Index("ix_messages_conversation_created", "conversation_id", "created_at"),
+        # A new message's reactions that arrived before it (ingest); only reaction rows are in it.
+        Index("ix_messages_reaction_target", "product_id", "context_wamid",
+              postgresql_where=sql("type = 'reaction'"), sqlite_where=sql("type = 'reaction'")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -82,6 +86,7 @@ class Message(TenantScoped, db.Model):
     context_wamid: Mapped[str | None] = mapped_column(String(255))
     forwarded: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     reaction_emoji: Mapped[str | None] = mapped_column(String(32))  # the customer's reaction to this message
+    reaction_at: Mapped[datetime | None] = mapped_column(DateTime)  # when it was made: an older one never replaces it
     status: Mapped[str | None] = mapped_column(String(16))  # outbound: pending/sent/delivered/read/failed
     status_at: Mapped[datetime | None] = mapped_column(DateTime)
     error_code: Mapped[int | None] = mapped_column(Integer)

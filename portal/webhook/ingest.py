@@ -26,7 +26,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, literal_column, or_, select
 
 from ..extensions import db
 from ..meta import payloads
@@ -258,6 +258,7 @@ class _Batch:
         if new_rows:
             product_of = {stored: product_id for product_id, stored in products.items()}
             _apply_reactions(conn, [r for r in new_rows if r["type"] == "reaction"], product_of)
+            _apply_earlier_reactions(conn, [r for r in new_rows if r["type"] != "reaction" and r["direction"] == INBOUND], product_of)
             _bump_conversations(conn, [r for r in new_rows if r["type"] != "reaction" and r["conversation_id"]])
 
     @staticmethod
@@ -309,23 +310,50 @@ class _Batch:
         return {(number, wa_id): known[(number, cid)] for (number, cid), wa_id in by_contact.items()}
 
 
+# A reaction replaces the one a message shows only if it was made at the same time or later:
+# a reaction and its removal may be stored in either order (Meta reorders; drains run side by side).
 _SET_REACTION = (
     messages.update()
-    .where(messages.c.product_id == bindparam("p_product"), messages.c.wamid == bindparam("p_target"))
-    .values(reaction_emoji=bindparam("p_emoji"))
+    .where(messages.c.product_id == bindparam("p_product"), messages.c.wamid == bindparam("p_target"),
+           or_(messages.c.reaction_at.is_(None), messages.c.reaction_at <= bindparam("p_at")))
+    .values(reaction_emoji=bindparam("p_emoji"), reaction_at=bindparam("p_at"))
+)
+# The reactions already stored for messages new in this batch (they arrived first); the literal
+# type lets both databases use the partial index ix_messages_reaction_target.
+_EARLIER_REACTIONS = (
+    select(messages.c.context_wamid, messages.c.text, messages.c.sent_at, messages.c.created_at)
+    .where(messages.c.product_id == bindparam("p_product"), messages.c.type == literal_column("'reaction'"),
+           messages.c.context_wamid.in_(bindparam("p_targets", expanding=True)))
 )
 
 
 def _apply_reactions(conn, reactions: list[dict], product_of: dict) -> None:
-    """A new reaction sets (or, with an empty emoji, clears) the emoji on the message it targets.
-
-    A reaction to a message not stored (yet) is kept as its own row only."""
+    """A new reaction sets (or, with an empty emoji, clears) the emoji on the message it targets,
+    unless that message shows a later one. A reaction to a message not stored yet is kept as its
+    own row, and applied when the message comes (_apply_earlier_reactions)."""
     params = [
-        {"p_product": product_of[r["product_id"]], "p_target": r["context_wamid"], "p_emoji": r["text"]}
-        for r in sorted(reactions, key=lambda r: r["sent_at"] or utcnow()) if r["context_wamid"]
+        {"p_product": product_of[r["product_id"]], "p_target": r["context_wamid"], "p_emoji": r["text"],
+         "p_at": r["sent_at"] or r["created_at"]}
+        for r in sorted(reactions, key=lambda r: r["sent_at"] or r["created_at"]) if r["context_wamid"]
     ]
     if params:
         conn.execute(_SET_REACTION, params)
+
+
+def _apply_earlier_reactions(conn, new_messages: list[dict], product_of: dict) -> None:
+    """New messages that reactions stored before them target: each shows the latest of those."""
+    targets: dict = defaultdict(list)
+    for row in new_messages:
+        targets[row["product_id"]].append(row["wamid"])
+    found = []
+    for stored_product, wamids in targets.items():
+        product_id = product_of[stored_product]
+        for start in range(0, len(wamids), 1000):
+            for target, emoji, sent_at, created_at in conn.execute(
+                    _EARLIER_REACTIONS, {"p_product": product_id, "p_targets": wamids[start:start + 1000]}):
+                found.append({"product_id": stored_product, "context_wamid": target, "text": emoji,
+                              "sent_at": sent_at, "created_at": created_at})
+    _apply_reactions(conn, found, product_of)
 
 
 def _bump_conversations(conn, new_messages: list[dict]) -> None:

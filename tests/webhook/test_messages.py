@@ -95,6 +95,38 @@ def test_reaction_attaches_to_its_message_and_empty_emoji_removes_it(client, two
     assert db.session.get(Message, target.id).reaction_emoji is None
 
 
+def test_reactions_stored_out_of_order_show_the_latest_one(client, two_products):
+    """Meta reorders (and drains store side by side): a removal, or a newer reaction, stored
+    before an older reaction is not undone by it."""
+    cardio, _ = two_products
+    post = lambda *messages: p.post_signed(client, p.envelope(p.messages_change(NUMBER_A, list(messages))))  # noqa: E731
+    post(p.text_message("wamid.T", "hi", timestamp=1700000000))
+    post(p.reaction_message("wamid.R3", "wamid.T", "\U0001F44D", timestamp=1700000030))
+    post(p.reaction_message("wamid.R2", "wamid.T", "", timestamp=1700000020))  # an older removal, late
+    post(p.reaction_message("wamid.R1", "wamid.T", "\U0001F600", timestamp=1700000010))  # an older reaction, later still
+    [target] = stored(cardio, wamid="wamid.T")
+    assert target.reaction_emoji == "\U0001F44D"
+    post(p.reaction_message("wamid.R4", "wamid.T", "", timestamp=1700000040))  # the newest: a removal
+    db.session.expire_all()
+    assert db.session.get(Message, target.id).reaction_emoji is None
+
+
+def test_a_reaction_that_comes_before_its_message_shows_once_the_message_is_stored(client, two_products):
+    cardio, flex = two_products
+    post = lambda number, *messages: p.post_signed(client, p.envelope(p.messages_change(number, list(messages))))  # noqa: E731
+    post(NUMBER_A, p.reaction_message("wamid.R1", "wamid.late", "\U0001F600", timestamp=1700000010),
+         p.reaction_message("wamid.R2", "wamid.late", "\U0001F44D", timestamp=1700000020))
+    post(NUMBER_B, p.reaction_message("wamid.RB", "wamid.late", "\U0001F622", timestamp=1700000030))  # another product's
+    post(NUMBER_A, p.text_message("wamid.late", "the message reacted to", timestamp=1700000000))
+    [target] = stored(cardio, wamid="wamid.late")
+    assert target.reaction_emoji == "\U0001F44D"  # the latest of its own product's reactions
+    conversation = db.session.get(Conversation, target.conversation_id)
+    assert conversation.unread_count == 1  # reactions are not messages to read
+    post(NUMBER_B, p.text_message("wamid.late", "same id, other product", timestamp=1700000000))
+    [other] = stored(flex, wamid="wamid.late")
+    assert other.reaction_emoji == "\U0001F622"
+
+
 def test_batch_of_entries_and_changes_for_two_products(client, two_products):
     """2 entries x 2 changes (pywa and Chatwoot store only the first): every product sees only its own."""
     cardio, flex = two_products
