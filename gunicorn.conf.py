@@ -86,9 +86,40 @@ def post_worker_init(worker):
 def on_exit(server):
     for process in _drain_processes:
         if process.poll() is None:
-            process.terminate()
+            process.terminate()  # each stops after the batch it is storing
     for process in _drain_processes:
         try:
             process.wait(timeout=graceful_timeout)
         except subprocess.TimeoutExpired:
             process.kill()
+    app = _portal(server.app.wsgi())
+    if app is not None:
+        _drain_the_journal_file(server, app)
+
+
+def _drain_the_journal_file(server, app, seconds: float = graceful_timeout) -> None:
+    """The workers and drain processes are gone: store what is left in a journal file on this
+    host (WEBHOOK_JOURNAL=file, or beside SQLite), so that nothing acknowledged waits in it for
+    the next start, or is lost with a disk that does not outlive this server. If the database
+    fails, or this takes longer than `seconds`, the rest stays in the file for the next start."""
+    import time
+
+    from portal.extensions import db
+    from portal.webhook.journal import backlog, drain_once
+
+    if app.extensions.get("webhook_journal_file") is None:
+        return
+    deadline = time.monotonic() + seconds
+    with app.app_context():
+        db.engine.dispose()  # connections this process may hold from before the forks
+        try:
+            while time.monotonic() < deadline and drain_once().deliveries:
+                pass
+            left = backlog()
+        except Exception as error:
+            server.log.warning("webhook journal not drained on exit (%s); the next start drains it", type(error).__name__)
+            return
+        finally:
+            db.session.remove()
+    if left:
+        server.log.warning("%d webhook deliveries still journaled on exit; the next start drains them", left)

@@ -468,3 +468,23 @@ def test_while_drains_cannot_reach_postgresql_deliveries_go_through_it(app, clie
     assert not journal_file.database_down()
     p.post_signed(client, batch("after"))
     assert journal_file.count() == 1  # the lane's file again
+
+
+@file_journal
+def test_gunicorn_on_its_way_out_stores_what_is_left_in_the_journal_file(app, client, two_products, no_thread, caplog):
+    """A journal file lives on the web host: once the workers and drain processes are gone,
+    gunicorn's on_exit stores what is left in it, so nothing acknowledged waits for the next
+    start (or is lost with a disk that does not outlive the server)."""
+    import logging
+    import runpy
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    hooks = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
+    for n in range(3):
+        p.post_signed(client, batch(f"left{n}"))
+    assert app.extensions["webhook_journal_file"].count() == 3 and count(Message) == 0
+    server = SimpleNamespace(app=SimpleNamespace(wsgi=lambda: app), log=logging.getLogger("gunicorn.test"))
+    hooks["on_exit"](server)
+    assert count(Message) == 18 and journaled() == 0
+    assert "still journaled on exit" not in caplog.text
