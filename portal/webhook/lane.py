@@ -6,7 +6,9 @@ delivery without Flask's request machinery (context, hooks, session, routing):
 a body within the size limit, correctly signed (checked over the raw bytes
 before parsing), readable as a webhook envelope, appended to the journal on a
 connection the lane keeps per thread, in autocommit (one round trip): the
-webhook_deliveries table, or on SQLite the journal's own file (journal_file.py).
+webhook_deliveries table, or a journal file on this host (journal_file.py: always on
+SQLite, with WEBHOOK_JOURNAL=file on PostgreSQL; while drains cannot reach PostgreSQL,
+the view takes the deliveries instead).
 The drainer (drainer.py) stores what it says.
 
 Anything else (no or a wrong signature, a body too big or unreadable, a
