@@ -61,3 +61,25 @@ def test_downgrade_to_empty_and_back(empty_database_url):
         upgrade()
         assert "messages" in inspect(db.engine).get_table_names()
         db.engine.dispose()
+
+
+def test_reaction_order_migration_keeps_stored_messages(empty_database_url):
+    """0003 adds messages.reaction_at to a database that already holds messages: they stay as
+    they were, with no reaction time yet (the next reaction to them sets it)."""
+    app = create_app(_test_config(empty_database_url))
+    with app.app_context():
+        upgrade(revision="0002")
+        with db.engine.begin() as conn:
+            new_id = (lambda: uuid.uuid4().hex) if conn.dialect.name == "sqlite" else (lambda: str(uuid.uuid4()))
+            product = new_id()
+            conn.execute(text("INSERT INTO products (id, name, created_at) VALUES (:id, 'Kept', CURRENT_TIMESTAMP)"), {"id": product})
+            conn.execute(text(
+                "INSERT INTO messages (id, product_id, phone_number_id, wamid, direction, type, text, reaction_emoji, forwarded, created_at) "
+                "VALUES (:id, :product, '106540352242922', 'wamid.kept', 'in', 'text', 'hello', :emoji, false, CURRENT_TIMESTAMP)"),
+                {"id": new_id(), "product": product, "emoji": "\U0001F44D"})
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT wamid, text, reaction_emoji, reaction_at FROM messages")).all()
+        assert [tuple(row) for row in rows] == [("wamid.kept", "hello", "\U0001F44D", None)]
+        assert "ix_messages_reaction_target" in {ix["name"] for ix in inspect(db.engine).get_indexes("messages")}
+        db.engine.dispose()
