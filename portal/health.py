@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
 from .webhook import journal
+from .webhook.journal_file import JournalFileError
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -24,6 +25,10 @@ def healthz():
 def readyz():
     try:
         backlog = journal.backlog()
+    except JournalFileError as error:  # this host cannot use its journal file (the lane hands deliveries to the view)
+        db.session.rollback()
+        log.warning("readiness check failed on the webhook journal file: %s", type(error.orig).__name__)
+        return jsonify(status="unavailable", webhook_journal="unusable"), 503
     except SQLAlchemyError as error:
         db.session.rollback()
         log.warning("readiness check failed: %s", type(error).__name__)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .drainer import run_forever
 from .journal import backlog, drain
+from .journal_file import JournalFileError
 from .replay import replay
 
 webhooks_cli = AppGroup("webhooks", help="Webhook maintenance.")
@@ -45,6 +46,9 @@ def drain_command(forever, nice, parent_pid):
         return
     try:
         result = drain()
+    except JournalFileError as error:
+        raise click.ClickException(f"the webhook journal file {current_app.extensions['webhook_journal_file'].path} "
+                                   f"could not be used ({type(error.orig).__name__}); nothing was lost") from None
     except SQLAlchemyError as error:
         raise click.ClickException(f"the database failed ({type(error).__name__}); nothing was lost, try again") from None
     click.echo(f"stored {result.messages} new message(s), {result.statuses} status(es), {result.events} event(s) "

@@ -327,11 +327,9 @@ _REACTIONS_OF_PRODUCT = (
     select(messages.c.context_wamid, messages.c.text, messages.c.sent_at, messages.c.created_at)
     .where(messages.c.product_id == bindparam("p_product"), messages.c.type == literal_column("'reaction'"))
 )
-_EARLIER_REACTIONS = {
-    "postgresql": _REACTIONS_OF_PRODUCT.where(
-        messages.c.context_wamid == any_(bindparam("p_targets", type_=postgresql.ARRAY(messages.c.context_wamid.type)))),
-    "sqlite": _REACTIONS_OF_PRODUCT.where(messages.c.context_wamid.in_(bindparam("p_targets", expanding=True))),
-}
+_EARLIER_REACTIONS_IN_ARRAY = _REACTIONS_OF_PRODUCT.where(
+    messages.c.context_wamid == any_(bindparam("p_targets", type_=postgresql.ARRAY(messages.c.context_wamid.type))))
+_EARLIER_REACTIONS_IN_LIST = _REACTIONS_OF_PRODUCT.where(messages.c.context_wamid.in_(bindparam("p_targets", expanding=True)))
 
 
 def _apply_reactions(conn, reactions: list[dict], product_of: dict) -> None:
@@ -357,7 +355,8 @@ def _apply_earlier_reactions(conn, new_messages: list[dict], product_of: dict) -
         product_id = product_of[stored_product]
         for start in range(0, len(wamids), 1000):
             for target, emoji, sent_at, created_at in conn.execute(
-                    _EARLIER_REACTIONS[conn.dialect.name], {"p_product": product_id, "p_targets": wamids[start:start + 1000]}):
+                    _EARLIER_REACTIONS_IN_ARRAY if conn.dialect.name == "postgresql" else _EARLIER_REACTIONS_IN_LIST,
+                    {"p_product": product_id, "p_targets": wamids[start:start + 1000]}):
                 found.append({"product_id": stored_product, "context_wamid": target, "text": emoji,
                               "sent_at": sent_at, "created_at": created_at})
     _apply_reactions(conn, found, product_of)

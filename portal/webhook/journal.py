@@ -33,7 +33,7 @@ from ..meta.payloads import PayloadError, iter_changes, load_body
 from ..models import RejectedWebhook, WebhookDelivery
 from ..models.base import utcnow
 from .ingest import store_changes
-from .journal_file import LEASE_SECONDS
+from .journal_file import LEASE_SECONDS, JournalFileError
 
 log = logging.getLogger(__name__)
 deliveries = WebhookDelivery.__table__
@@ -122,17 +122,24 @@ def drain_once(ids: list[int] | None = None, items: int | None = None) -> DrainR
     send deliveries through the database until a drain works again (database_failed).
     `items`: about how many messages and statuses to take (default ITEMS_PER_DRAIN)."""
     journal_file = current_app.extensions.get("webhook_journal_file")
+    separate_database = journal_file is not None and db.engine.dialect.name != "sqlite"
     result = DrainResult()
+    file_failed = None
     try:
         if journal_file is not None and ids is None:
-            result.add(_drain_file_once(journal_file, items))
+            try:
+                result.add(_drain_file_once(journal_file, items))
+            except JournalFileError as error:  # the file, not the database: what the view journaled is still drained
+                file_failed = error
         result.add(_drain_table_once(ids, items))
     except DBAPIError:
-        if journal_file is not None and db.engine.dialect.name != "sqlite":
+        if separate_database:
             journal_file.database_failed()
         raise
-    if journal_file is not None and db.engine.dialect.name != "sqlite":
+    if separate_database:
         journal_file.database_works()
+    if file_failed is not None:
+        raise file_failed
     return result
 
 

@@ -63,6 +63,17 @@ LEASE_SECONDS = 30.0
 APPEND_SQL = "INSERT INTO webhook_deliveries (body, received_at) VALUES (?, ?)"
 
 
+class JournalFileError(OperationalError):
+    """The journal file could not be used (its folder, its disk, SQLite): raised as SQLAlchemy's
+    OperationalError, like the database's own, so drainers and /readyz handle both alike; its
+    own class lets them tell the file's failures from the database's."""
+
+
+def _unusable(action: str, error: Exception) -> JournalFileError:
+    # No parameters: a body never reaches an exception text.
+    return JournalFileError(action, None, error)
+
+
 def configured_path(config, instance_path: str) -> str | None:
     """The journal file the settings ask for (WEBHOOK_JOURNAL, WEBHOOK_JOURNAL_PATH), or None
     for the database's table. By default: beside a SQLite database file, none otherwise."""
@@ -113,7 +124,11 @@ class JournalFile:
     def _connection(self):
         local = self._local
         if getattr(local, "pid", None) != os.getpid():  # never a connection inherited through fork
-            local.pid, local.connection = os.getpid(), connect(self.path)
+            try:
+                connection = connect(self.path)
+            except (sqlite3.Error, OSError) as error:
+                raise _unusable("open the webhook journal file", error) from None
+            local.pid, local.connection = os.getpid(), connection
             with self._opened_lock:
                 self._opened.append((local.pid, local.connection))
         return local.connection
@@ -123,8 +138,12 @@ class JournalFile:
         """A drain's turn to claim deliveries (the lock is the kernel's: a drain that dies lets the
         next one go at once). Each call opens the lock file anew, so threads of one process take
         turns too."""
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)  # (a drain may come before the first append)
-        with open(self.path + ".lock", "ab") as handle:
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)  # (a drain may come before the first append)
+            handle = open(self.path + ".lock", "ab")
+        except OSError as error:
+            raise _unusable("lock the webhook journal file", error) from None
+        with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
 
@@ -168,7 +187,7 @@ class JournalFile:
         except sqlite3.Error as error:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
-            raise OperationalError("DELETE FROM webhook_deliveries", None, error) from None
+            raise _unusable("DELETE FROM webhook_deliveries", error) from None
 
     def release(self, claim: int) -> None:
         """Give the claimed deliveries back at once (their drain could not store them)."""
@@ -188,7 +207,7 @@ class JournalFile:
     def database_works(self) -> None:
         try:
             os.unlink(self.path + DOWN_SUFFIX)
-        except FileNotFoundError:
+        except OSError:  # none there (or no folder: the lane then does not find one either)
             pass
 
     def database_down(self) -> bool:
@@ -203,12 +222,12 @@ class JournalFile:
         self._execute("DELETE FROM claims")
 
     def _execute(self, sql: str, params=()) -> list:
-        """Run one statement; a failure is raised as SQLAlchemy's OperationalError, like the
-        database's own, so every drainer and /readyz handle both alike."""
+        """Run one statement; a failure is raised as JournalFileError."""
+        connection = self._connection()
         try:
-            return self._connection().execute(sql, params).fetchall()
+            return connection.execute(sql, params).fetchall()
         except sqlite3.Error as error:
-            raise OperationalError(sql, None, error) from None
+            raise _unusable(sql, error) from None
 
     def close(self) -> None:
         """Close this process's drain connections (tests; an exiting process closes them anyway)."""

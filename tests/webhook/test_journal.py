@@ -30,6 +30,9 @@ def app_config(request, app_config, tmp_path):
     config = {**app_config, "WEBHOOK_PROCESSING": "journal", "WEBHOOK_JOURNAL": request.param}
     if request.param == "file":
         config["WEBHOOK_JOURNAL_PATH"] = str(tmp_path / "webhooks.journal")
+    elif request.param == "unusable-file":  # (only where a test asks for it)
+        (tmp_path / "a-file").write_text("not a folder")
+        config.update(WEBHOOK_JOURNAL="file", WEBHOOK_JOURNAL_PATH=str(tmp_path / "a-file" / "webhooks.journal"))
     return config
 
 
@@ -488,3 +491,20 @@ def test_gunicorn_on_its_way_out_stores_what_is_left_in_the_journal_file(app, cl
     hooks["on_exit"](server)
     assert count(Message) == 18 and journaled() == 0
     assert "still journaled on exit" not in caplog.text
+
+
+@pytest.mark.parametrize("app_config", ["unusable-file"], indirect=True)
+def test_a_journal_file_that_cannot_be_used_answers_4xx_or_503_never_500_and_loses_nothing(app, client, runner, two_products, no_thread):
+    """WEBHOOK_JOURNAL_PATH under something that is not a folder: Meta's deliveries go through
+    the view into the table (200), /readyz says the host cannot use its journal (503), a drain
+    still stores what the view journaled and then reports the file, and the CLI says so in one line."""
+    assert p.post_signed(client, batch("no-file")).status_code == 200
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.get_json()["webhook_journal"] == "unusable"
+    from portal.webhook.journal_file import JournalFileError
+
+    with pytest.raises(JournalFileError):
+        journal.drain_once()
+    assert count(Message) == 6  # the table's delivery was stored all the same
+    result = runner.invoke(args=["webhooks", "drain"])
+    assert result.exit_code == 1 and "could not be used (" in result.output and "nothing was lost" in result.output
