@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import urlparse
@@ -47,11 +48,10 @@ DEFAULTS: dict[str, object] = {
     # journal: answer 200 once the signed body is committed, store its changes in the
     # background (portal/webhook/journal.py); inline: store them before answering.
     "WEBHOOK_PROCESSING": "journal",
-    # Where the fast lane journals (portal/webhook/journal_file.py): "file", a SQLite file on
-    # this host (beside a SQLite database, else WEBHOOK_JOURNAL_PATH or instance/webhooks.journal);
-    # "database", the webhook_deliveries table. Unset: the file on SQLite, the table otherwise.
-    "WEBHOOK_JOURNAL": None,
-    "WEBHOOK_JOURNAL_PATH": None,
+    # The job engine's queue (portal/jobs.py): unset means a SQLite file beside a SQLite
+    # database, or the PostgreSQL database itself; memory:// in tests.
+    "JOBS_URL": None,
+    "JOBS_IMMEDIATE": None,  # run jobs at once in the enqueuing thread (default: only in tests)
     "LOG_LEVEL": "INFO",
     "LOG_FORMAT": None,  # json (production) or text (demo, test)
     "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug's scrypt defaults (n=2**15)
@@ -67,9 +67,8 @@ DEMO_META = {
 }
 
 WEBHOOK_PROCESSING_MODES = ("journal", "inline")
-WEBHOOK_JOURNALS = ("database", "file")
 INT_KEYS = ("FEED_POLL_SECONDS", "WEBHOOK_MAX_BYTES")
-BOOL_KEYS = ("META_SEND_READ_RECEIPTS",)
+BOOL_KEYS = ("META_SEND_READ_RECEIPTS", "JOBS_IMMEDIATE")
 FLOAT_KEYS = ("META_HTTP_TIMEOUT",)
 
 
@@ -109,6 +108,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         cfg[key] = _number(cfg, key, int)
     for key in FLOAT_KEYS:
         cfg[key] = _number(cfg, key, float)
+    if cfg["JOBS_IMMEDIATE"] is None:
+        cfg["JOBS_IMMEDIATE"] = env_name == "test" and not cfg.get("JOBS_URL")
     for key in BOOL_KEYS:
         cfg[key] = _flag(cfg, key)
     cfg["TOKEN_ENCRYPTION_KEYS"] = _parse_keys(cfg["TOKEN_ENCRYPTION_KEYS"])
@@ -123,10 +124,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         cfg["WEBHOOK_PROCESSING"] = "inline"  # tests read what a POST stored right after it; journal tests opt in
     if cfg["WEBHOOK_PROCESSING"] not in WEBHOOK_PROCESSING_MODES:
         raise ConfigError(f"WEBHOOK_PROCESSING must be one of {', '.join(WEBHOOK_PROCESSING_MODES)}, not {cfg['WEBHOOK_PROCESSING']!r}")
-    if cfg["WEBHOOK_JOURNAL"] is not None and cfg["WEBHOOK_JOURNAL"] not in WEBHOOK_JOURNALS:
-        raise ConfigError(f"WEBHOOK_JOURNAL must be one of {', '.join(WEBHOOK_JOURNALS)}, not {cfg['WEBHOOK_JOURNAL']!r}")
-    if cfg["WEBHOOK_JOURNAL"] == "database" and cfg["WEBHOOK_JOURNAL_PATH"]:
-        raise ConfigError("WEBHOOK_JOURNAL_PATH is a journal file's path: it needs WEBHOOK_JOURNAL=file, not database")
+    cfg["JOBS_URL"] = _jobs_url(cfg, env_name)
     cfg["SESSION_COOKIE_HTTPONLY"] = True
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
     cfg["SESSION_COOKIE_SECURE"] = env_name == "production"
@@ -215,6 +213,24 @@ def _database_url(url, instance_path: str) -> str:
         url = "postgresql://" + url[len("postgres://"):]
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _jobs_url(cfg: dict, env_name: str) -> str:
+    """Where the job engine keeps its queue: JOBS_URL, else memory in tests, else beside the data."""
+    url = str(cfg.get("JOBS_URL") or "")
+    if not url:
+        database = cfg["SQLALCHEMY_DATABASE_URI"]
+        if env_name == "test" or database in ("sqlite://", "sqlite:///:memory:"):
+            return "memory://"
+        if database.startswith("sqlite:///"):
+            return database + ".jobs"
+        url = database
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    url = re.sub(r"^postgresql\+\w+://", "postgresql://", url)
+    if not re.match(r"^(sqlite:///.+|postgresql://.+|memory://)$", url):
+        raise ConfigError(f"JOBS_URL must be sqlite:///PATH, postgresql://... or memory://, not {url!r}")
     return url
 
 

@@ -1,7 +1,9 @@
 """`make run`: migrate, seed the demo, and start the portal and the Meta sandbox together.
 
 Run as `PORTAL_ENV=demo python -m portal.demo`. Both are threaded werkzeug
-servers in this one process; Ctrl-C (or SIGTERM) stops both. The portal talks
+servers in this one process, and the worker (`flask work`: the webhook journal
+and every job) runs beside them as a process of its own, as in production;
+Ctrl-C (or SIGTERM) stops all three. The portal talks
 to the sandbox only through its configuration (META_GRAPH_URL, META_DIALOG_URL
 default to the sandbox in demo mode), as it would talk to Meta.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -71,6 +74,12 @@ def build_sandbox(instance_path: str):
     })
 
 
+def start_worker() -> subprocess.Popen:
+    """`flask work` for the demo: stores what the sandbox delivers and runs the jobs."""
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "portal:create_app", "work"],
+                            cwd=str(Path(__file__).resolve().parent.parent), start_new_session=True)
+
+
 def main() -> int:
     if os.environ.get("PORTAL_ENV") != "demo":
         print("portal.demo runs only with PORTAL_ENV=demo", file=sys.stderr)
@@ -104,13 +113,19 @@ def main() -> int:
         signal.signal(stop_signal, lambda *_: stopping.set())
     for server in servers:
         server.start()
-    if app.config["WEBHOOK_PROCESSING"] == "journal":
-        app.extensions["webhook_drainer"].start()  # stores what the sandbox delivers (and any left from last time)
+    worker = start_worker()
     while not stopping.wait(0.5):
-        pass
-    print("\nstopping the portal and the sandbox...", flush=True)
+        if worker.poll() is not None:
+            print(f"the worker stopped (exit {worker.returncode}); starting it again", flush=True)
+            worker = start_worker()
+    print("\nstopping the portal, the sandbox and the worker...", flush=True)
+    worker.terminate()  # SIGTERM: it finishes the batch it is storing
     for server in servers:
         server.stop()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
     sandbox.extensions["sandbox"].dispatcher.stop()
     return 0
 

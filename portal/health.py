@@ -1,11 +1,12 @@
 """Health endpoints for load balancers: /healthz (process up), /readyz (database reachable,
 and how many webhook deliveries wait in the journal: a number that keeps growing means
-the drainers are stuck)."""
+no worker is storing them)."""
 from __future__ import annotations
 
 import logging
 
 from flask import Blueprint, jsonify
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
@@ -24,8 +25,9 @@ def healthz():
 @bp.route("/readyz")
 def readyz():
     try:
+        db.session.execute(text("SELECT 1"))
         backlog = journal.backlog()
-    except JournalFileError as error:  # this host cannot use its journal file (the lane hands deliveries to the view)
+    except JournalFileError as error:  # SQLite's journal file cannot be used: webhooks answer 503
         db.session.rollback()
         log.warning("readiness check failed on the webhook journal file: %s", type(error.orig).__name__)
         return jsonify(status="unavailable", webhook_journal="unusable"), 503

@@ -66,7 +66,7 @@ class JsonFormatter(RedactingFormatter):
 
 
 def log_access(method: str, path: str, status: int, started: float, request_id: str | None = None) -> None:
-    """The one access line per request (Flask's hook, and the webhook lane that answers outside Flask)."""
+    """The one access line per request."""
     fields = {"method": method, "path": path, "status": status,
               "duration_ms": round((time.perf_counter() - started) * 1000, 2)}
     if request_id is not None:

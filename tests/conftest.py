@@ -90,14 +90,13 @@ def app(app_config, secret_scan):
     watch_responses(app, secret_scan)
     with app.app_context():
         yield app
-        webhook.stop(app)  # a drainer thread must not outlive its test
         secret_scan.learn_from_database()
         db.session.remove()
         _empty_all_tables()
         journal_file = app.extensions.get("webhook_journal_file")
-        if journal_file is not None and os.path.isfile(journal_file.path):  # (a test may give an unusable path)
-            journal_file.empty()
-            journal_file.close()
+        if journal_file is not None and os.path.isfile(journal_file.path):
+            journal_file.delete([delivery_id for delivery_id, _ in journal_file.oldest(10**9, 2**62)])
+        webhook.stop(app)
         db.engine.dispose()
 
 

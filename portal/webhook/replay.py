@@ -5,10 +5,10 @@ same time as another, still stores each event once. A change that is still
 unroutable stays kept for a later replay.
 
 Three ways in: the connect flow's signal (replay_linked_numbers), `flask webhooks
-replay` by hand, and the drainers' catch-up (replay_routable, every CATCH_UP_SECONDS).
-The catch-up closes a race the signal cannot: on PostgreSQL a drain that read the
-routes just before a link committed keeps its change as unrouted, and commits it
-after the link's replay has already looked.
+replay` by hand, and the engine's catch-up (catch_up, every minute). The catch-up
+closes a race the signal cannot: on PostgreSQL a drain that read the routes just
+before a link committed keeps its change as unrouted, and commits it after the
+link's replay has already looked.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
+from ..jobs import crontab, periodic
 from ..meta.payloads import change_from_raw
 from ..models import UnroutedChange, WhatsAppAccount
 from ..models.base import utcnow
@@ -27,7 +28,6 @@ from .ingest import store_changes
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 500
-CATCH_UP_SECONDS = 30.0  # how often the drainers replay kept changes whose number is linked by now
 
 kept = UnroutedChange.__table__
 
@@ -105,3 +105,11 @@ def replay_linked_numbers(sender, product_id=None, phone_number_ids=(), **extra)
     finally:
         if previous is not None:
             enter_product(previous)
+
+
+@periodic(crontab(minute="*"))
+def catch_up() -> None:
+    """Replay kept changes that a linked number routes by now."""
+    result = replay_routable()
+    if result.replayed:
+        log.info("replayed %d kept webhook change(s) whose number is linked now", result.replayed)

@@ -38,8 +38,7 @@ def verify():
 @bp.post("/webhook")
 def receive():
     """Check the signature over the raw body, then journal the body (or, with WEBHOOK_PROCESSING
-    = inline, store every change); 200 only after commit. In journal mode the ordinary delivery
-    is answered by the fast lane (lane.py) and only the others reach this view."""
+    = inline, store every change); 200 only after commit. The worker stores what is journaled."""
     body = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH (WEBHOOK_MAX_BYTES): 413
     try:
         verify_webhook_signature(body, request.headers.get("X-Hub-Signature-256"), current_app.config["META_APP_SECRET"])
@@ -63,7 +62,6 @@ def receive():
         log.warning("webhook not stored, answering 503: %s", type(error.orig).__name__ if error.orig else type(error).__name__)
         return render_error(503, "Service Unavailable", "The event could not be stored now; retry later.")
     if journaling:
-        current_app.extensions["webhook_drainer"].wake()
         return jsonify(received=True)
     return jsonify(stored=outcome.messages, duplicates=outcome.duplicates, statuses=outcome.statuses,
                    events=outcome.events, unrouted=outcome.unrouted)

@@ -15,6 +15,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from portal.extensions import db
+from portal.webhook.journal import drain_forever
 from portal.sandbox import create_app as create_sandbox
 from tests.conftest import TEST_APP_ID, TEST_APP_SECRET
 
@@ -69,7 +70,7 @@ def live(app_config, request):
     })
     sandbox_server = ServerThread(sandbox_app)
     sandbox_server.start()
-    # Journal mode, as in production: sandbox -> lane -> journal -> drainer -> inbox.
+    # Journal mode, as in production: sandbox -> /webhook -> journal -> the worker's drain loop -> inbox.
     app_config.update(META_GRAPH_URL=sandbox_server.url, META_DIALOG_URL=sandbox_server.url, FEED_POLL_SECONDS=1,
                       WEBHOOK_PROCESSING="journal")
     app = request.getfixturevalue("app")
@@ -77,9 +78,14 @@ def live(app_config, request):
     portal_server.start()
     box = sandbox_app.extensions["sandbox"]
     box.dispatcher.url = f"{portal_server.url}/webhook"
+    stop_worker = threading.Event()
+    worker = threading.Thread(target=drain_forever, args=(app, stop_worker), daemon=True)
+    worker.start()
     try:
         yield Live(portal_server.url, sandbox_server.url, app, box)
     finally:
+        stop_worker.set()
+        worker.join()
         portal_server.stop()
         sandbox_server.stop()
         box.dispatcher.stop()

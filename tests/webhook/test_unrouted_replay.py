@@ -96,8 +96,9 @@ def test_replay_receiver_works_inside_a_product_request_scope(app, client, make_
 
 def test_the_catch_up_replays_what_a_link_missed_and_leaves_the_rest(client, make_product, link_number, two_products):
     """A drain that read the routes just before a link committed keeps its change as unrouted
-    after the link's replay ran (no signal comes again): the drainers' catch-up stores it."""
-    from portal.webhook.drainer import catch_up
+    after the link's replay ran (no signal comes again): the engine's catch-up job stores it."""
+    from portal.jobs import enqueue
+    from portal.webhook.replay import catch_up
 
     p.post_signed(client, p.envelope(p.entry("777", p.messages_change("777000", [p.text_message("wamid.other")]))))
     p.post_signed(client, early_body())
@@ -105,40 +106,27 @@ def test_the_catch_up_replays_what_a_link_missed_and_leaves_the_rest(client, mak
     link_number(late, NEW_NUMBER, NEW_WABA)  # linked, and no replay ran for it
     assert messages_of(late) == []
     late_id = late.id
-    catch_up()  # (it ends its session: objects are loaded again)
+    enqueue(catch_up)  # (run at once in tests, in an app context of its own)
+    db.session.expire_all()
     late = db.session.get(Product, late_id)
     assert [m.wamid for m in messages_of(late)] == ["wamid.U1", "wamid.U2"]
     [event] = db.session.execute(select(AccountEvent).where(AccountEvent.product_id == late.id)).scalars().all()
     assert event.field == "account_update"  # the WABA's own event (no phone_number_id) too
     still = [k for k in kept_changes() if k.replayed_at is None]
     assert [k.phone_number_id for k in still] == ["777000"]
-    catch_up()  # again: nothing is stored twice
+    enqueue(catch_up)  # again: nothing is stored twice
+    db.session.expire_all()
     late = db.session.get(Product, late_id)
     assert len(messages_of(late)) == 2
     assert db.session.execute(select(Conversation).where(Conversation.product_id == late.id)).scalar_one().unread_count == 2
 
 
-def test_a_drain_process_catches_up_on_start(app, client, make_product, link_number, two_products):
-    import threading
+def test_the_engine_runs_the_catch_up_every_minute(app):
+    from datetime import datetime
 
-    from portal.webhook.drainer import run_forever
+    from portal.webhook.replay import catch_up
 
-    p.post_signed(client, early_body())
-    late = make_product("Late Product")
-    link_number(late, NEW_NUMBER, NEW_WABA)
-    late_id = late.id
-    db.session.remove()  # the drain works in this thread's app context too
-    late = db.session.get(Product, late_id)
-    stop = threading.Event()
-    worker = threading.Thread(target=run_forever, args=(app, stop))
-    worker.start()
-    try:
-        for _ in range(200):
-            db.session.expire_all()
-            if len(messages_of(late)) == 2:
-                break
-            stop.wait(0.05)
-    finally:
-        stop.set()
-        worker.join(timeout=10)
-    assert [m.wamid for m in messages_of(late)] == ["wamid.U1", "wamid.U2"]
+    huey = app.extensions["jobs"].huey
+    name = app.extensions["jobs"].task_for(catch_up).name
+    for minute in (0, 1, 37):
+        assert name in [task.name for task in huey.read_periodic(datetime(2026, 11, 30, 12, minute))]
