@@ -30,7 +30,12 @@ WABA = _node("WhatsAppBusinessAccount", ("id", "name", "timezone_id", "message_t
 PHONE = _node("WhatsAppBusinessPhoneNumber", ("id", "display_phone_number", "verified_name", "quality_rating"),
               "code_verification_status", "name_status", "platform_type", "host_platform", "throughput", "status",
               "messaging_limit_tier", "account_mode", "country_code", "country_dial_code", "is_official_business_account",
-              "username", "webhook_configuration")
+              "username", "webhook_configuration",
+              # Meta's other phone number fields (the ones pywa asks for), answered when the sandbox has a value
+              "conversational_automation", "quality_score", "new_name_status", "is_on_biz_app", "is_pin_enabled",
+              "is_preverified_number", "search_visibility", "eligibility_for_api_business_global_search",
+              "health_status", "certificate", "new_certificate", "last_onboarded_time",
+              "whatsapp_business_manager_messaging_limit")
 # Items of GET /{waba-id}/phone_numbers without fields (what Meta lists; `status` is required by its schema).
 PHONE_LIST = Node(PHONE.type_name, ("verified_name", "code_verification_status", "display_phone_number",
                                     "quality_rating", "platform_type", "throughput", "status", "id"), PHONE.known)
@@ -38,7 +43,8 @@ PROFILE = _node("WhatsAppBusinessProfile", ("about", "address", "description", "
                                             "websites", "vertical", "messaging_product"))
 TEMPLATE = _node("WhatsAppMessageTemplate", ("name", "parameter_format", "components", "language", "status",
                                              "category", "id"), "quality_score", "rejected_reason",
-                 "previous_category", "sub_category", "correct_category", "library_template_name")
+                 "previous_category", "sub_category", "correct_category", "library_template_name",
+                 "message_send_ttl_seconds", "cta_url_link_tracking_opted_out", "degrees_of_freedom_spec")
 
 
 def wanted(node: Node) -> list[str]:

@@ -47,7 +47,21 @@ def message_templates(version, object_id):
     found = [t for t in world.find_templates(object_id, request.args.get("name") or None,
                                              request.args.get("language") or None)
              if (not status or t.status == status.upper()) and (not category or t.category == category.upper())]
-    return jsonify(page([describe(t) for t in found], TEMPLATE, current_app.config["SANDBOX_PAGE_SIZE"]))
+    body = page([describe(t) for t in found], TEMPLATE, current_app.config["SANDBOX_PAGE_SIZE"])
+    if request.args.get("summary"):
+        body["summary"] = _summary(object_id, len(found), request.args["summary"])
+    return jsonify(body)
+
+
+def _summary(waba_id: str, total: int, asked: str) -> dict:
+    """`summary=...`: Graph's aggregate counts of the list."""
+    values = {"total_count": total, "message_template_count": len(sandbox().world.find_templates(waba_id)),
+              "message_template_limit": 250, "are_translations_complete": True}
+    names = [name.strip() for name in asked.split(",") if name.strip()]
+    for name in names:
+        if name not in values:
+            raise errors.nonexisting_field(name, "WhatsAppMessageTemplateSummary")
+    return {name: values[name] for name in names}
 
 
 def describe(template: Template) -> dict:
