@@ -105,7 +105,14 @@ def _interactive_kinds(schemas: dict) -> None:
         "name": {"enum": ["review_and_pay", "review_order"]}, "parameters": {"type": "object"}}})
 
 
-ERRATA = (_base_message, _template_language, _location_numbers, _interactive_kinds)
+def _quality_unknown(schemas: dict) -> None:
+    """Meta's own phone_numbers example says `UNKNOWN` (a new number), which both quality enums lack."""
+    for rating in (schemas["WhatsAppPhoneNumberQualityRating"], schemas["PhoneNumberInfo"]["properties"]["quality_rating"]):
+        if "enum" in rating and "UNKNOWN" not in rating["enum"]:
+            rating["enum"] = [*rating["enum"], "UNKNOWN"]
+
+
+ERRATA = (_quality_unknown, _base_message, _template_language, _location_numbers, _interactive_kinds)
 
 
 @lru_cache(maxsize=1)

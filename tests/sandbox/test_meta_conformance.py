@@ -200,3 +200,11 @@ def test_client_credentials_app_token(meta):
     wrong = meta.client.get("/v25.0/oauth/access_token", query_string={
         "grant_type": "client_credentials", "client_id": APP_ID, "client_secret": "nope"})
     assert _error(wrong)["code"] == 1
+
+
+def test_an_unknown_quality_rating_still_conforms(meta, box):
+    """Meta's own phone_numbers example carries UNKNOWN (an erratum the sandbox mends)."""
+    box.change_quality(CARDIO_PHONE, "UNKNOWN")
+    token = meta.token_for(CARDIO)
+    assert meta.call("GET", CARDIO_PHONE, token).json["quality_rating"] == "UNKNOWN"
+    assert meta.call("GET", f"{CARDIO_WABA}/phone_numbers", token).json["data"][0]["quality_rating"] == "UNKNOWN"
