@@ -36,8 +36,8 @@ def _client(url: str, token: str) -> WhatsApp:
         if request.url.host == "graph.facebook.com":
             request.url = request.url.copy_with(scheme=host.scheme, host=host.host, port=host.port)
 
-    session = httpx.Client(event_hooks={"request": [to_sandbox]})
-    return WhatsApp(phone_id=CARDIO_PHONE, token=token, business_account_id=CARDIO_WABA, session=session,
+    session = httpx.Client(event_hooks={"request": [to_sandbox]}, timeout=60)  # a busy CI machine
+    return WhatsApp(phone_id=CARDIO_PHONE, token=token, waba_id=CARDIO_WABA, session=session,
                     api_version="25.0", app_id=int(APP_ID), app_secret=APP_SECRET)
 
 
