@@ -223,22 +223,22 @@ def main() -> int:
         def faults_thread():
             began = time.time()
             if args.kill_worker and not stop.wait(0.25 * load_seconds):
-                workers = processes.worker_pids(gunicorn.pid)
-                if workers:
-                    victim = random.choice(workers)
+                web = processes.worker_pids(gunicorn.pid)
+                if web:
+                    victim = random.choice(web)
                     os.kill(victim, signal.SIGKILL)
                     kills.append(time.time())
-                    events.append(f"t={time.time() - began:.1f}s SIGKILL worker {victim} (workers {workers})")
+                    events.append(f"t={time.time() - began:.1f}s SIGKILL gunicorn worker {victim} (workers {web})")
                 # And one `flask work` process, mid-drain as likely as not: what it had taken goes
                 # back to the journal (its transaction dies with it) for the other; a supervisor
                 # (systemd, the Procfile's runner) starts another, here at once.
-                victim = random.choice(workers)
-                os.kill(victim.pid, signal.SIGKILL)
-                victim.wait()
-                events.append(f"t={time.time() - began:.1f}s SIGKILL flask work {victim.pid} "
+                doomed = random.choice(workers)
+                os.kill(doomed.pid, signal.SIGKILL)
+                doomed.wait()
+                events.append(f"t={time.time() - began:.1f}s SIGKILL flask work {doomed.pid} "
                               f"(workers {[w.pid for w in workers]})")
                 replacement = processes.start_worker(env, logs / f"work-{WORKERS}.log")
-                workers[workers.index(victim)] = replacement
+                workers[workers.index(doomed)] = replacement
                 events.append(f"t={time.time() - began:.1f}s started flask work {replacement.pid}")
             if args.stop_postgres:
                 wait = 0.45 * load_seconds - (time.time() - began)

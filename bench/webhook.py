@@ -62,7 +62,7 @@ class Target:
     env: dict
     wamids: callable = None  # () -> list of stored wamids, for the exactly-once check
     backlog: callable = None  # () -> deliveries journaled but not stored yet (the portal in journal mode)
-    workers: int = 0  # `flask work` processes started beside gunicorn (the portal)
+    workers: int = 0  # `flask work` processes started beside gunicorn (the portal), in `chdir`
 
 
 @dataclass
@@ -271,10 +271,10 @@ def start_server(target: Target, port: int, log: Path) -> subprocess.Popen:
     raise RuntimeError(f"{target.name} did not answer within 30 s")
 
 
-def start_worker(env: dict, log: Path) -> subprocess.Popen:
+def start_worker(env: dict, log: Path, cwd: Path = ROOT) -> subprocess.Popen:
     """`flask --app portal:create_app work`: the job engine and the webhook journal's drain loop."""
     command = [sys.executable, "-m", "flask", "--app", "portal:create_app", "work"]
-    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=log.open("w"),
+    return subprocess.Popen(command, cwd=cwd, env={**os.environ, **env}, stdout=log.open("w"),
                             stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -374,7 +374,7 @@ def measure(target: Target, mode: str, tag: str, bodies: Path, work: Path, secon
     per_post = MODES[mode]
     port = free_port()
     server = start_server(target, port, work / f"{target.name}-{tag}.log")
-    workers = [start_worker(target.env, work / f"{target.name}-{tag}-work{n}.log") for n in range(target.workers)]
+    workers = [start_worker(target.env, work / f"{target.name}-{tag}-work{n}.log", target.chdir) for n in range(target.workers)]
     try:
         warm_up(port, per_post)
         wait_started(workers)
@@ -437,12 +437,12 @@ def report(runs: list[Run], seconds: int, workers: str, load: tuple) -> str:
     for run in runs:
         vs_ceiling = f"{run.msg_per_s / ceiling.req_per_s:.2f}" if ceiling and run.target != "ceiling" else "-"
         peer_same_mode = by.get(("peer-pywa", run.mode))
-        vs_peer = f"{run.msg_per_s / peer_same_mode.msg_per_s:.1f}x" if peer_same_mode and peer_same_mode.msg_per_s and run.target.startswith("portal") else "-"
+        vs_peer = f"{run.msg_per_s / peer_same_mode.msg_per_s:.1f}x" if peer_same_mode and peer_same_mode.msg_per_s and run.target.startswith(("portal", "variant")) else "-"
         check = lambda v: "-" if v is None else str(v)  # noqa: E731
         stored = f"{run.msg_per_s:,.0f}" if run.target != "ceiling" else f"({run.msg_per_s:,.0f} acked)"
         lines.append(
             f"| {run.target} | {MODES[run.mode]} | {run.req_per_s:,.0f} | {stored} | {vs_ceiling} | {vs_peer} | "
-            f"{run.p50_ms:.1f} | {run.p99_ms:.1f} | {f'{run.drain_tail:.2f}' if run.target.startswith('portal') else '-'} | "
+            f"{run.p50_ms:.1f} | {run.p99_ms:.1f} | {f'{run.drain_tail:.2f}' if run.target.startswith(('portal', 'variant')) else '-'} | "
             f"{check(run.missing)} | {check(run.duplicates)} | "
             f"{', '.join(f'{r:,}' for r in run.rounds)} |"
         )
@@ -457,8 +457,9 @@ def report(runs: list[Run], seconds: int, workers: str, load: tuple) -> str:
 def _verdict(by, ceiling, peer) -> str:
     """The targets of issue 13."""
     out = []
-    for db_name in ("sqlite", "postgresql"):
-        single, batch = by.get((f"portal-{db_name}", "single")), by.get((f"portal-{db_name}", "batch"))
+    for name in ("portal-sqlite", "portal-postgresql", "variant-sqlite", "variant-postgresql"):
+        db_name = name.split("-")[1]
+        single, batch = by.get((name, "single")), by.get((name, "batch"))
         if not (single and batch and ceiling and peer):
             continue
         if db_name == "sqlite":
@@ -472,7 +473,7 @@ def _verdict(by, ceiling, peer) -> str:
             "(c) p99 < 100 ms": max(single.p99_ms, batch.p99_ms) < 100,
             "(d) exactly once": not (single.missing or single.duplicates or batch.missing or batch.duplicates),
         }
-        out.append(f"Targets on {db_name}: " + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in checks.items()) + ".")
+        out.append(f"Targets of {name}: " + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in checks.items()) + ".")
     return "\n".join(out)
 
 
@@ -491,6 +492,8 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", help="target names to run (default: all)")
     parser.add_argument("--sqlite-workers", type=int, default=1, help="`flask work` processes beside SQLite (default 1)")
     parser.add_argument("--pg-workers", type=int, default=2, help="`flask work` processes beside PostgreSQL (default 2)")
+    parser.add_argument("--variant", type=Path, metavar="DIR",
+                        help="also measure the portal from DIR (a copy of the repository with a proposed change), same rounds")
     parser.add_argument("--py-spy", type=Path, metavar="DIR", help="record the portal's web workers with py-spy into DIR")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -509,6 +512,16 @@ def main() -> int:
                    workers=args.sqlite_workers),
             Target("portal-postgresql", "wsgi:app", ROOT, portal_env(pg_url), portal_wamids(pg_url), portal_backlog(pg_url),
                    workers=args.pg_workers),
+        ]
+        if args.variant:
+            variant_sqlite, variant_pg = f"sqlite:///{work / 'variant.db'}", create_postgres_database(stack)
+            targets += [
+                Target("variant-sqlite", "wsgi:app", args.variant.resolve(), portal_env(variant_sqlite), portal_wamids(variant_sqlite),
+                       portal_backlog(variant_sqlite), workers=args.sqlite_workers),
+                Target("variant-postgresql", "wsgi:app", args.variant.resolve(), portal_env(variant_pg), portal_wamids(variant_pg),
+                       portal_backlog(variant_pg), workers=args.pg_workers),
+            ]
+        targets += [
             Target("peer-pywa", "peer_app:app", BENCH,
                    {"PEER_DB": str(peer_db), "BENCH_APP_SECRET": APP_SECRET, "BENCH_VERIFY_TOKEN": VERIFY_TOKEN},
                    peer_wamids(peer_db)),
@@ -517,7 +530,7 @@ def main() -> int:
             targets = [t for t in targets if t.name in args.only]
         print("preparing databases and pre-signed bodies ...", flush=True)
         for target in targets:
-            if target.name.startswith("portal"):
+            if target.workers:
                 prepare_portal_database(target.env, work / f"{target.name}-migrate.log")
         prepare_peer_database(peer_db)
         # Enough bodies for ~6,000 POST/s (single) and ~320 POST/s (batch) per run, never repeated (the ceiling and pywa may still run out: noted, not counted).
