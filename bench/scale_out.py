@@ -268,7 +268,7 @@ def step_lost_host(work, env, wamids, backlog, seconds) -> dict:
 
 # ---------------------------------------------------------------- report
 
-def report(rows: list[dict], faults: dict, lost: dict, seconds: int, load: tuple) -> tuple[str, list[str]]:
+def report(rows: list[dict], faults: dict, lost: dict, seconds: int, burst: int, load: tuple) -> tuple[str, list[str]]:
     problems = []
     lines = [
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} CPUs "
@@ -298,7 +298,7 @@ def report(rows: list[dict], faults: dict, lost: dict, seconds: int, load: tuple
         f"retry is a duplicate the unique constraints absorb); wrk errors {faults['wrk_errors'] or 'none'}; "
         f"drain tail {faults['drain_tail_s']:.2f} s (one worker left).",
         "",
-        f"Lost web host: a {seconds} s burst of 100-message POSTs ({lost['acked']:,} messages acknowledged), then "
+        f"Lost web host: a {burst} s burst of 100-message POSTs ({lost['acked']:,} messages acknowledged), then "
         f"SIGKILL of its gunicorn and its worker with {lost['journaled_at_kill']:,} deliveries still journaled; its "
         f"directory deleted (instance/ {'included' if lost['instance_deleted'] else 'never made'}); `flask webhooks drain` "
         f"from another directory (exit {lost['drain_exit']}, {lost['drain_seconds']:.1f} s: "
@@ -347,8 +347,9 @@ def main() -> int:
         print("2. a web node and a worker SIGKILLed mid-run ...", flush=True)
         faults = step_faults(stack, work, env, wamids, backlog, args.seconds)
         print("3. a web host lost after a burst, drained from elsewhere ...", flush=True)
-        lost = step_lost_host(work, env, wamids, backlog, max(3, args.seconds // 2))
-        text, problems = report(rows, faults, lost, args.seconds, load)
+        burst = max(3, args.seconds // 2)
+        lost = step_lost_host(work, env, wamids, backlog, burst)
+        text, problems = report(rows, faults, lost, args.seconds, burst, load)
         print()
         print(text)
         if args.record:
