@@ -63,6 +63,7 @@ class Target:
     wamids: callable = None  # () -> list of stored wamids, for the exactly-once check
     backlog: callable = None  # () -> deliveries journaled but not stored yet (the portal in journal mode)
     workers: int = 0  # `flask work` processes started beside gunicorn (the portal), in `chdir`
+    database: str | None = None  # PostgreSQL database name: its server backends' CPU is counted too
 
 
 @dataclass
@@ -77,16 +78,22 @@ class Run:
     errors: dict
     exhausted: int
     drain_tail: float = 0.0  # seconds after the load until the journal was empty (counted in `seconds`)
+    cpu: dict = field(default_factory=dict)  # CPU seconds over load + tail: web (gunicorn), work (flask work), db (PostgreSQL backends)
     stored_acked: int | None = None
     missing: int | None = None
     duplicates: int | None = None
     notes: list = field(default_factory=list)
     rounds: list = field(default_factory=list)
+    cpu_per_msg: dict = field(default_factory=dict)  # CPU seconds per stored message, over every round
 
     @property
     def req_per_s(self) -> float:
         """Answered POSTs per second of load (the drain tail is not load)."""
         return self.requests_ok / (self.seconds - self.drain_tail)
+
+    @property
+    def stored(self) -> int:
+        return self.messages_acked if self.stored_acked is None else self.stored_acked
 
     @property
     def msg_per_s(self) -> float:
@@ -370,6 +377,53 @@ def start_profilers(server: subprocess.Popen, seconds: int, directory: Path, tag
             for pid in web_workers(server)]
 
 
+def cpu_seconds(pid: int, children: bool = False) -> float:
+    """CPU time of a process (user + system), with `children` that of its reaped children too
+    (gunicorn's recycled workers)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def backend_pids(database: str | None) -> set[int]:
+    """PostgreSQL server processes serving `database` (same machine: their CPU is readable in /proc)."""
+    if not database:
+        return set()
+    import psycopg
+
+    with psycopg.connect(PG_SERVER, autocommit=True) as admin:
+        return {row[0] for row in admin.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,))}
+
+
+class CpuMeter:
+    """CPU seconds of a target's processes between start() and stop(): the web server (gunicorn's
+    master, its workers, recycled ones included), the `flask work` processes, and the PostgreSQL
+    backends serving its database. Load-independent where wall-clock rates are not: on a shared
+    machine a target's rate depends on how much CPU it was given, its CPU per message much less."""
+
+    def __init__(self, server: subprocess.Popen, workers: list[subprocess.Popen], database: str | None):
+        self.server, self.workers, self.database = server, workers, database
+        self.backends: set[int] = set()
+
+    def _read(self) -> dict:
+        web = cpu_seconds(self.server.pid, children=True) + sum(cpu_seconds(pid) for pid in web_workers(self.server))
+        work = sum(cpu_seconds(w.pid) for w in self.workers)
+        self.backends |= backend_pids(self.database)
+        return {"web": web, "work": work, "db": {pid: cpu_seconds(pid) for pid in self.backends}}
+
+    def start(self) -> None:
+        self.before = self._read()
+
+    def stop(self) -> dict:
+        after = self._read()
+        db = sum(after["db"][pid] - self.before["db"].get(pid, 0.0) for pid in after["db"] if after["db"][pid])
+        return {"web": after["web"] - self.before["web"], "work": after["work"] - self.before["work"], "db": db}
+
+
 def measure(target: Target, mode: str, tag: str, bodies: Path, work: Path, seconds: int, profile: Path | None = None) -> Run:
     per_post = MODES[mode]
     port = free_port()
@@ -381,10 +435,13 @@ def measure(target: Target, mode: str, tag: str, bodies: Path, work: Path, secon
         if target.backlog:
             wait_drained(target.backlog)
         profilers = start_profilers(server, seconds, profile, f"{target.name}-{tag}") if profile and target.workers else []
+        meter = CpuMeter(server, workers, target.database)
+        meter.start()
         result = run_wrk(port, bodies, work / f"{target.name}-{tag}.json", seconds)
         # The portal answers once a delivery is journaled; a message counts as stored only once
         # it is in the inbox, so the time its workers still need after the load is counted too.
         tail = wait_drained(target.backlog) if target.backlog else 0.0
+        cpu = meter.stop()
         for profiler in profilers:
             profiler.wait(timeout=60)
     finally:
@@ -396,6 +453,7 @@ def measure(target: Target, mode: str, tag: str, bodies: Path, work: Path, secon
         target=target.name, mode=mode, seconds=result["duration_us"] / 1e6 + tail, drain_tail=tail, requests_ok=acked_bodies,
         messages_acked=acked_bodies * per_post, p50_ms=result["p50_us"] / 1000, p99_ms=result["p99_us"] / 1000,
         errors={k: v for k, v in result["errors"].items() if v}, exhausted=sum(t["exhausted"] for t in result["threads"]),
+        cpu=cpu,
     )
     if target.wamids:
         acked = acked_wamids(result, tag, per_post)
@@ -419,6 +477,9 @@ def median_run(runs: list[Run]) -> Run:
         chosen.duplicates = sum(r.duplicates for r in runs)
     chosen.notes = sorted({note for r in runs for note in r.notes})
     chosen.rounds = [round(r.msg_per_s) for r in runs]
+    # CPU per message over every round (the sums): steadier than any one round's.
+    chosen.cpu_per_msg = {part: sum(r.cpu.get(part, 0.0) for r in runs) / max(1, sum(r.stored for r in runs))
+                          for part in ("web", "work", "db")}
     return chosen
 
 
@@ -431,8 +492,8 @@ def report(runs: list[Run], seconds: int, workers: str, load: tuple) -> str:
         f"gunicorn -c gunicorn.conf.py -w 2 -k sync, {workers}, wrk -t{THREADS} -c{THREADS} -d{seconds}s, median of the rounds "
         f"(load average: {load[0]:.1f} before, {os.getloadavg()[0]:.1f} at the end), Python {sys.version.split()[0]}.",
         "",
-        "| target | msgs/POST | POST/s (200) | stored msgs/s | vs ceiling req/s | vs peer msgs/s | p50 ms | p99 ms | drain tail s | acked not stored | stored twice | msgs/s of each round |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| target | msgs/POST | POST/s (200) | stored msgs/s | vs ceiling req/s | vs peer msgs/s | p50 ms | p99 ms | drain tail s | acked not stored | stored twice | msgs/s of each round | CPU us/msg web + work + db | vs ceiling by CPU |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
     ]
     for run in runs:
         vs_ceiling = f"{run.msg_per_s / ceiling.req_per_s:.2f}" if ceiling and run.target != "ceiling" else "-"
@@ -444,7 +505,7 @@ def report(runs: list[Run], seconds: int, workers: str, load: tuple) -> str:
             f"| {run.target} | {MODES[run.mode]} | {run.req_per_s:,.0f} | {stored} | {vs_ceiling} | {vs_peer} | "
             f"{run.p50_ms:.1f} | {run.p99_ms:.1f} | {f'{run.drain_tail:.2f}' if run.target.startswith(('portal', 'variant')) else '-'} | "
             f"{check(run.missing)} | {check(run.duplicates)} | "
-            f"{', '.join(f'{r:,}' for r in run.rounds)} |"
+            f"{', '.join(f'{r:,}' for r in run.rounds)} | {_cpu_cell(run)} | {_cpu_ratio(run, ceiling)} |"
         )
     notes = [f"- {r.target}/{r.mode}: {'; '.join(r.notes + [f'errors {r.errors}' if r.errors else ''])}".rstrip("; ")
              for r in runs if r.notes or r.errors]
@@ -452,6 +513,23 @@ def report(runs: list[Run], seconds: int, workers: str, load: tuple) -> str:
         lines += ["", *notes]
     lines += ["", _verdict(by, ceiling, peer)]
     return "\n".join(lines)
+
+
+def _cpu_total(run: Run) -> float:
+    return sum(run.cpu_per_msg.values())
+
+
+def _cpu_cell(run: Run) -> str:
+    parts = [run.cpu_per_msg[p] * 1e6 for p in ("web", "work", "db")]
+    return f"{sum(parts):,.0f} = {' + '.join(f'{p:,.0f}' for p in parts)}"
+
+
+def _cpu_ratio(run: Run, ceiling: Run | None) -> str:
+    """The ceiling's CPU per request over this target's CPU per stored message: what "vs ceiling"
+    would read on a machine where both are bound by the same CPUs (waits, such as fsync, aside)."""
+    if not ceiling or run is ceiling or not _cpu_total(run):
+        return "-"
+    return f"{_cpu_total(ceiling) / _cpu_total(run):.2f}"
 
 
 def _verdict(by, ceiling, peer) -> str:
@@ -511,7 +589,7 @@ def main() -> int:
             Target("portal-sqlite", "wsgi:app", ROOT, portal_env(sqlite_url), portal_wamids(sqlite_url), portal_backlog(sqlite_url),
                    workers=args.sqlite_workers),
             Target("portal-postgresql", "wsgi:app", ROOT, portal_env(pg_url), portal_wamids(pg_url), portal_backlog(pg_url),
-                   workers=args.pg_workers),
+                   workers=args.pg_workers, database=pg_url.rsplit("/", 1)[1]),
         ]
         if args.variant:
             variant_sqlite, variant_pg = f"sqlite:///{work / 'variant.db'}", create_postgres_database(stack)
@@ -519,7 +597,7 @@ def main() -> int:
                 Target("variant-sqlite", "wsgi:app", args.variant.resolve(), portal_env(variant_sqlite), portal_wamids(variant_sqlite),
                        portal_backlog(variant_sqlite), workers=args.sqlite_workers),
                 Target("variant-postgresql", "wsgi:app", args.variant.resolve(), portal_env(variant_pg), portal_wamids(variant_pg),
-                       portal_backlog(variant_pg), workers=args.pg_workers),
+                       portal_backlog(variant_pg), workers=args.pg_workers, database=variant_pg.rsplit("/", 1)[1]),
             ]
         targets += [
             Target("peer-pywa", "peer_app:app", BENCH,
