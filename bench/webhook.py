@@ -527,7 +527,7 @@ def _cpu_cell(run: Run) -> str:
 def _cpu_ratio(run: Run, ceiling: Run | None) -> str:
     """The ceiling's CPU per request over this target's CPU per stored message: what "vs ceiling"
     would read on a machine where both are bound by the same CPUs (waits, such as fsync, aside)."""
-    if not ceiling or run is ceiling or not _cpu_total(run):
+    if not ceiling or run.target == "ceiling" or not _cpu_total(run):
         return "-"
     return f"{_cpu_total(ceiling) / _cpu_total(run):.2f}"
 
@@ -578,6 +578,12 @@ def main() -> int:
         print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
         return 2
     load_before = os.getloadavg()
+
+    def interrupted(signum, _frame):  # SIGTERM (and SIGINT, ignored in background jobs): stop everything started
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)
 
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="maestra-bench-")))
