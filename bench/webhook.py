@@ -1,6 +1,6 @@
 """Webhook benchmark (not a test): the portal against a ceiling and a peer, each under its gunicorn settings.
 
-    .venv/bin/python bench/webhook.py            # about 5 minutes; --record writes bench/README.md
+    .venv/bin/python bench/webhook.py            # a few minutes (10 on a busy machine); --record writes bench/README.md
 
 Starts, one after the other, on loopback ports and under `gunicorn -c gunicorn.conf.py -w 2 -k sync`:
   ceiling            a bare Flask app that answers 200 (bench/ceiling_app.py)
