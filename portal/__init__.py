@@ -5,7 +5,7 @@ from flask import Flask
 from jinja2 import BytecodeCache
 
 from .config import ConfigError, load_config
-from .database import render_migration_item
+from .database import include_in_migrations, render_migration_item
 from .extensions import csrf, db, htmx, limiter, login, migrate
 from .sessions import CookieSessionInterface
 
@@ -41,7 +41,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(
         app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True,
-        render_item=render_migration_item,
+        render_item=render_migration_item, include_name=include_in_migrations,
     )
     login.init_app(app)
     login.login_view = "auth.login"
