@@ -66,6 +66,17 @@ DEMO_META = {
     "META_DIALOG_URL": "http://127.0.0.1:5001",
 }
 
+# Values anyone can read (.env.example, the demo): a portal started with one of them as a
+# secret would sign sessions or accept webhooks with a key the whole world knows.
+PUBLIC_PLACEHOLDERS = {
+    "change-me-to-a-long-random-string",
+    "choose-a-random-string-and-enter-it-in-the-webhook-settings",
+    DEMO_META["META_APP_SECRET"],
+    DEMO_META["META_VERIFY_TOKEN"],
+}
+SECRET_SETTINGS = ("SECRET_KEY", "META_APP_SECRET", "META_VERIFY_TOKEN")
+MIN_SECRET_KEY_BYTES = 32
+
 WEBHOOK_PROCESSING_MODES = ("journal", "inline")
 WEBHOOK_JOURNALS = ("database", "file")
 INT_KEYS = ("FEED_POLL_SECONDS", "WEBHOOK_MAX_BYTES")
@@ -101,6 +112,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         missing = [k for k in REQUIRED_IN_PRODUCTION if not cfg.get(k)]
         if missing:
             raise ConfigError(f"missing required setting(s): {', '.join(missing)} (see .env.example)")
+        _refuse_public_secrets(cfg)
         _refuse_non_meta_endpoints(cfg)
     else:
         _fill_dev_secrets(cfg, instance_path, persist=(env_name == "demo"))
@@ -172,6 +184,15 @@ def _parse_keys(raw) -> list[str]:
                 "(make one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
             ) from None
     return keys
+
+
+def _refuse_public_secrets(cfg: dict) -> None:
+    for key in SECRET_SETTINGS:
+        if str(cfg[key]).strip() in PUBLIC_PLACEHOLDERS:
+            raise ConfigError(f"{key} is a published placeholder (.env.example or the demo): set a random value of your own")
+    if len(str(cfg["SECRET_KEY"]).encode()) < MIN_SECRET_KEY_BYTES:
+        raise ConfigError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes "
+                          "(make one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')")
 
 
 def _refuse_non_meta_endpoints(cfg: dict) -> None:

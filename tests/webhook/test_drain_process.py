@@ -115,7 +115,7 @@ def test_gunicorn_starts_its_drain_processes_and_a_delivery_reaches_the_inbox(ap
     port = _free_port()
     env = {
         **os.environ, "PORTAL_ENV": "production", "DATABASE_URL": app_config["DATABASE_URL"],
-        "SECRET_KEY": "gunicorn-test-secret", "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "SECRET_KEY": "gunicorn-test-secret-of-at-least-32-bytes", "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "META_APP_ID": "123456789012345", "META_APP_SECRET": TEST_APP_SECRET, "META_VERIFY_TOKEN": TEST_VERIFY_TOKEN,
         "GUNICORN_WORKERS": "2", "GUNICORN_BIND": f"127.0.0.1:{port}", "LOG_LEVEL": "INFO",
     }
@@ -153,7 +153,7 @@ def test_gunicorn_starts_its_drain_processes_and_a_delivery_reaches_the_inbox(ap
 
 def test_gunicorn_refuses_a_bad_drain_setting_in_one_line(app_config, tmp_path):
     env = {**os.environ, "PORTAL_ENV": "production", "DATABASE_URL": app_config["DATABASE_URL"],
-           "SECRET_KEY": "gunicorn-test-secret", "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+           "SECRET_KEY": "gunicorn-test-secret-of-at-least-32-bytes", "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
            "META_APP_ID": "123456789012345", "META_APP_SECRET": TEST_APP_SECRET, "META_VERIFY_TOKEN": TEST_VERIFY_TOKEN,
            "GUNICORN_WORKERS": "1", "GUNICORN_BIND": f"127.0.0.1:{_free_port()}", "WEBHOOK_DRAIN_PROCESSES": "many"}
     done = subprocess.run([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT, env=env,
