@@ -57,7 +57,14 @@ DEFAULTS: dict[str, object] = {
     "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug's scrypt defaults (n=2**15)
 }
 
-# Values in the demo: a local Meta stand-in on its own port (see portal/sandbox).
+# The demo's two servers on this machine (`make run`): PORTAL_PORT and SANDBOX_PORT move them,
+# and every URL that names one of them (the portal's Meta URLs, the sandbox's webhook target,
+# the sandbox CLI) is derived from these, never written out.
+DEMO_HOST = "127.0.0.1"
+DEMO_PORTS = {"PORTAL_PORT": 5000, "SANDBOX_PORT": 5001}
+
+# Values in the demo: a local Meta stand-in on its own port (see portal/sandbox). The URLs here are
+# those of the default port; load_config uses demo_url("SANDBOX_PORT").
 DEMO_META = {
     "META_APP_ID": "1000000000000001",
     "META_APP_SECRET": "demo-app-secret-not-for-production",
@@ -102,7 +109,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         value = os.environ.get(key)
         cfg[key] = value if value not in (None, "") else default
     if env_name in ("demo", "test"):
-        for key, value in DEMO_META.items():
+        sandbox = demo_url("SANDBOX_PORT")
+        for key, value in {**DEMO_META, "META_GRAPH_URL": sandbox, "META_DIALOG_URL": sandbox}.items():
             if not os.environ.get(key):
                 cfg[key] = value
     cfg.update(overrides)
@@ -149,6 +157,19 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     cfg["RATELIMIT_HEADERS_ENABLED"] = False
     cfg["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(cfg["SQLALCHEMY_DATABASE_URI"])
     return cfg
+
+
+def demo_port(name: str) -> int:
+    """PORTAL_PORT or SANDBOX_PORT from the environment (a port number), else its default."""
+    raw = (os.environ.get(name) or "").strip() or str(DEMO_PORTS[name])
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigError(f"{name} must be a port number (1 to 65535), not {raw!r}")
+    return int(raw)
+
+
+def demo_url(name: str) -> str:
+    """The base URL of a demo server on this machine: demo_url("SANDBOX_PORT") is the sandbox."""
+    return f"http://{DEMO_HOST}:{demo_port(name)}"
 
 
 def _number(cfg: dict, key: str, kind):
@@ -210,6 +231,7 @@ def _fill_dev_secrets(cfg: dict, instance_path: str, persist: bool) -> None:
     """Generate what a newcomer has not set. The demo keeps them in instance/ so a
     restart can still decrypt the tokens it stored; tests get fresh ones."""
     store = Path(instance_path) / "demo-secrets.json"
+    persist = persist and not all(cfg.get(key) for key in ("SECRET_KEY", "TOKEN_ENCRYPTION_KEYS"))
     saved: dict[str, str] = {}
     if persist and store.exists():
         saved = json.loads(store.read_text())
