@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -40,7 +41,12 @@ DEFAULTS: dict[str, object] = {
     "META_HTTP_TIMEOUT": 10.0,
     "TOKEN_ENCRYPTION_KEYS": None,
     "RATELIMIT_STORAGE_URI": "memory://",
-    "LOGIN_RATE_LIMIT": "10 per minute",
+    "LOGIN_RATE_LIMIT": "10 per minute",  # per client address, and failed logins per account
+    # How many proxies (load balancers) in front append to X-Forwarded-For: only their entries are
+    # believed. 0: the peer address is the client (nothing in front, or a proxy we must not trust).
+    "TRUSTED_PROXY_HOPS": 0,
+    # A signed-in session ends after this long without a request (each request renews it).
+    "SESSION_LIFETIME_HOURS": 12,
     "FEED_POLL_SECONDS": 2,
     "META_SEND_READ_RECEIPTS": False,  # tell Meta when an agent opens a conversation (blue ticks)
     "WEBHOOK_MAX_BYTES": 4 * 1024 * 1024,
@@ -86,9 +92,9 @@ MIN_SECRET_KEY_BYTES = 32
 
 WEBHOOK_PROCESSING_MODES = ("journal", "inline")
 WEBHOOK_JOURNALS = ("database", "file")
-INT_KEYS = ("FEED_POLL_SECONDS", "WEBHOOK_MAX_BYTES")
+INT_KEYS = ("FEED_POLL_SECONDS", "WEBHOOK_MAX_BYTES", "TRUSTED_PROXY_HOPS")
 BOOL_KEYS = ("META_SEND_READ_RECEIPTS",)
-FLOAT_KEYS = ("META_HTTP_TIMEOUT",)
+FLOAT_KEYS = ("META_HTTP_TIMEOUT", "SESSION_LIFETIME_HOURS")
 
 
 class ConfigError(RuntimeError):
@@ -131,6 +137,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         cfg[key] = _number(cfg, key, float)
     for key in BOOL_KEYS:
         cfg[key] = _flag(cfg, key)
+    if not 0 <= cfg["TRUSTED_PROXY_HOPS"] <= 10:
+        raise ConfigError(f"TRUSTED_PROXY_HOPS must be a number of proxies from 0 to 10, not {cfg['TRUSTED_PROXY_HOPS']}")
+    if not 0 < cfg["SESSION_LIFETIME_HOURS"] <= 24 * 31:
+        raise ConfigError(f"SESSION_LIFETIME_HOURS must be more than 0 and at most 744, not {cfg['SESSION_LIFETIME_HOURS']:g}")
     cfg["TOKEN_ENCRYPTION_KEYS"] = _parse_keys(cfg["TOKEN_ENCRYPTION_KEYS"])
     cfg["META_GRAPH_URL"] = str(cfg["META_GRAPH_URL"]).rstrip("/")
     cfg["META_DIALOG_URL"] = str(cfg["META_DIALOG_URL"]).rstrip("/")
@@ -147,6 +157,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         raise ConfigError(f"WEBHOOK_JOURNAL must be one of {', '.join(WEBHOOK_JOURNALS)}, not {cfg['WEBHOOK_JOURNAL']!r}")
     if cfg["WEBHOOK_JOURNAL"] == "database" and cfg["WEBHOOK_JOURNAL_PATH"]:
         raise ConfigError("WEBHOOK_JOURNAL_PATH is a journal file's path: it needs WEBHOOK_JOURNAL=file, not database")
+    cfg["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=cfg["SESSION_LIFETIME_HOURS"])
+    cfg["SESSION_REFRESH_EACH_REQUEST"] = True  # sliding: an idle session ends, a working one does not
     cfg["SESSION_COOKIE_HTTPONLY"] = True
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
     cfg["SESSION_COOKIE_SECURE"] = env_name == "production"
