@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 from urllib.parse import urlparse
 
-from flask import current_app, request, session
+from flask import current_app, request
 from flask_login import current_user
 
 
@@ -40,8 +40,9 @@ def init_app(app):
         for name, value in security_headers(config["META_DIALOG_URL"], config["PORTAL_ENV"] == "production"):
             response.headers.setdefault(name, value)
         # A logged-in page or fragment holds a product's conversations: no browser or proxy may keep
-        # it (the back button after logout, a shared machine). Checked without loading the user when
-        # the request never did (the webhook, static files, the login page).
-        if request.endpoint != "static" and "_user_id" in session and current_user.is_authenticated:
+        # it (the back button after logout, a shared machine). Requests without a session cookie
+        # (the webhook, health checks) never load a user for this.
+        if (request.endpoint != "static" and config["SESSION_COOKIE_NAME"] in request.cookies
+                and current_user.is_authenticated):
             response.headers["Cache-Control"] = "no-store"
         return response
