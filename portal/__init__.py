@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 from jinja2 import BytecodeCache
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import ConfigError, load_config
 from .database import include_in_migrations, render_migration_item
@@ -37,6 +38,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.from_mapping(load_config(app.instance_path, overrides))
     app.jinja_options = {**app.jinja_options, "bytecode_cache": _BYTECODE_CACHE}
     app.session_interface = CookieSessionInterface()
+    if app.config["TRUSTED_PROXY_HOPS"]:
+        # Behind N load balancers the peer is the last of them: the client address (what the login
+        # limit counts) is the entry they appended to X-Forwarded-For, and only theirs is believed.
+        hops = app.config["TRUSTED_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     db.init_app(app)
     migrate.init_app(

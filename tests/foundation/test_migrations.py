@@ -85,3 +85,20 @@ def test_reaction_order_migration_keeps_stored_messages(empty_database_url):
         assert [tuple(row) for row in rows] == [("wamid.kept", "hello", "\U0001F44D", None)]
         assert "ix_messages_reaction_target" in {ix["name"] for ix in inspect(db.engine).get_indexes("messages")}
         db.engine.dispose()
+
+
+def test_session_version_migration_keeps_users(empty_database_url):
+    """0019_session_version adds users.session_version to a database that already holds users: they
+    stay, at version 0 (their old sessions, which carry no version, end once)."""
+    app = create_app(_test_config(empty_database_url))
+    with app.app_context():
+        upgrade(revision="0003")
+        with db.engine.begin() as conn:
+            user_id = uuid.uuid4().hex if conn.dialect.name == "sqlite" else str(uuid.uuid4())
+            conn.execute(text("INSERT INTO users (id, email, password_hash, created_at) "
+                              "VALUES (:id, 'kept@example.com', 'x', CURRENT_TIMESTAMP)"), {"id": user_id})
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT email, session_version FROM users")).all()
+        assert [tuple(row) for row in rows] == [("kept@example.com", 0)]
+        db.engine.dispose()
