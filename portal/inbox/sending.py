@@ -99,13 +99,16 @@ def create_reply(conversation: Conversation, body: str, user_id, context_wamid: 
 
 def deliver(message: Message, account: WhatsAppAccount) -> Outcome:
     """Send a stored pending message; store its wamid, or its failure in words. Commits."""
-    payload = {
-        "messaging_product": "whatsapp", "recipient_type": "individual", "to": message.contact_wa_id,
-        "type": "text", "text": {"body": message.text, "preview_url": False},
-    }
+    payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": message.contact_wa_id}
     if message.context_wamid:
         payload["context"] = {"message_id": message.context_wamid}
     try:
+        if message.type == "text":
+            payload.update(type="text", text={"body": message.text, "preview_url": False})
+        else:  # a media reply: uploaded to Meta (if it is not yet), then sent by media id
+            from ..media.uploads import outbound_content
+
+            payload.update(outbound_content(message, account))
         answer = Graph(account.access_token).post(f"{account.phone_number_id}/messages", json=payload)
         wamid = _wamid(answer)
     except GraphError as error:

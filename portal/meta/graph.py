@@ -89,8 +89,9 @@ class Graph:
         return self.request("DELETE", path, params=params)
 
     def request(self, method: str, path_or_url: str, *, params: dict | None = None, json: dict | None = None,
-                stream: bool = False):
-        """Call Graph; `path_or_url` may be a full URL Meta gave us (paging.next, media urls)."""
+                stream: bool = False, data: dict | None = None, files: dict | None = None):
+        """Call Graph; `path_or_url` may be a full URL Meta gave us (paging.next, media urls);
+        `data` and `files` send a multipart form (media uploads)."""
         url = path_or_url if path_or_url.startswith(("http://", "https://")) else self.url(path_or_url)
         params = dict(params or {})
         headers = {}
@@ -101,7 +102,8 @@ class Graph:
         http = self.session or requests
         safe_url = url.split("?", 1)[0]
         try:
-            response = http.request(method, url, params=params, json=json, headers=headers, timeout=timeout, stream=stream)
+            response = http.request(method, url, params=params, json=json, headers=headers, timeout=timeout, stream=stream,
+                                    data=data, files=files)
         except requests.Timeout:
             log.warning("graph %s %s timed out", method, safe_url)
             raise GraphError("Meta did not answer in time.", kind="timeout") from None
