@@ -25,8 +25,8 @@ from sqlalchemy import select, update
 from ..extensions import db
 from ..jobs import crontab, enqueue, job, periodic
 from ..meta.graph import Graph, GraphError
-from ..models import NEEDS_RECONNECT, Message, WhatsAppAccount, utcnow
-from . import kinds, probe
+from ..models import NEEDS_RECONNECT, Conversation, Message, WhatsAppAccount, utcnow
+from . import kinds, labels, probe
 from .storage import key_for, media_store
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,13 @@ def store(message: Message, data: bytes, mime_type: str) -> None:
     message.media_voice = message.media_voice or _is_voice(message)
     message.media_state = "stored"
     message.media_error = None
+    if message.media_duration and message.conversation_id and message.sent_at:
+        # The list's preview now knows the length ("Voice note 0:14"), if this is still the latest message.
+        db.session.execute(
+            update(Conversation).where(Conversation.id == message.conversation_id,
+                                       Conversation.last_message_at == message.sent_at)
+            .values(last_message_preview=labels.summary(message)[:200]).execution_options(synchronize_session=False)
+        )
     db.session.commit()
 
 
