@@ -42,10 +42,10 @@ def create_app(overrides: dict | None = None) -> Flask:
         dispatcher.start()
     app.extensions["sandbox"] = Sandbox(world, dispatcher, app.config)
 
-    from . import api, dialog, graph_oauth, graph_whatsapp, phone
+    from . import api, dialog, graph_media, graph_oauth, graph_whatsapp, phone
 
     csrf = CSRFProtect(app)  # the sandbox's own pages post forms; machine routes are exempt
-    for blueprint in (graph_oauth.bp, graph_whatsapp.bp, api.bp):
+    for blueprint in (graph_oauth.bp, graph_media.bp, graph_whatsapp.bp, api.bp):
         csrf.exempt(blueprint)
         app.register_blueprint(blueprint)
     app.register_blueprint(dialog.bp)

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from . import graph_errors as errors
 from .graph_auth import json_field, owned, params, require_token, sandbox
+from .graph_media import MEDIA_STATUS_ERROR, unusable_media
 from .world import MANAGEMENT, MESSAGING, new_wamid
 
 bp = Blueprint("sandbox_graph", __name__)
@@ -103,7 +104,9 @@ def messages(version, object_id):
     if not window_open and kind != "template" and current_app.config["SANDBOX_WINDOW_CLOSED_AS"] == "error":
         raise errors.window_closed()
     box.world.record_message(phone.id, recipient, {"id": wamid, "type": kind, kind: content}, inbound=False)
-    if window_open or kind == "template":
+    if unusable_media(kind, content, phone.id):  # accepted, then failed as Meta does (131053)
+        box.after_failed_send(phone, recipient, wamid, errors=[MEDIA_STATUS_ERROR])
+    elif window_open or kind == "template":
         box.after_send(phone, recipient, wamid)
     else:
         box.after_failed_send(phone, recipient, wamid)

@@ -87,3 +87,36 @@ def sample_pdf(title: str = "Sandbox document") -> bytes:
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     return bytes(out)
+
+
+# --- a video: an MP4 container of the given length, without frames ------------------------------
+# (Encoding real frames needs a codec; this is enough for players to show a 0:0N video and for
+# type checks to see an MP4. The demo's pictures, voice notes and documents are real.)
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def sample_video(seconds: int = 5) -> bytes:
+    ftyp = _box(b"ftyp", b"isom" + struct.pack(">I", 512) + b"isomiso2mp41")
+    matrix = struct.pack(">9I", 0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000)
+    mvhd = _box(b"mvhd", struct.pack(">IIIII", 0, 0, 0, 1000, seconds * 1000) + struct.pack(">IH", 0x00010000, 0x0100)
+                + b"\x00" * 10 + matrix + b"\x00" * 24 + struct.pack(">I", 2))
+    return ftyp + _box(b"moov", mvhd)
+
+
+# --- Meta's upload limits (Cloud API "Supported media types"), as the sandbox enforces them ------
+
+UPLOAD_LIMITS = {
+    "image/jpeg": 5 * 1024 * 1024, "image/png": 5 * 1024 * 1024,
+    "audio/aac": 16 * 1024 * 1024, "audio/amr": 16 * 1024 * 1024, "audio/mpeg": 16 * 1024 * 1024,
+    "audio/mp4": 16 * 1024 * 1024, "audio/ogg": 16 * 1024 * 1024,
+    "video/mp4": 16 * 1024 * 1024, "video/3gpp": 16 * 1024 * 1024,
+    "image/webp": 500 * 1024,
+    "application/pdf": 100 * 1024 * 1024, "text/plain": 100 * 1024 * 1024,
+    "application/msword": 100 * 1024 * 1024, "application/vnd.ms-excel": 100 * 1024 * 1024,
+    "application/vnd.ms-powerpoint": 100 * 1024 * 1024,
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": 100 * 1024 * 1024,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": 100 * 1024 * 1024,
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": 100 * 1024 * 1024,
+}
