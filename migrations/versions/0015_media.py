@@ -7,7 +7,7 @@ Create Date: 2026-11-30 04:10:00
 Inbound media is downloaded by a job (portal/media/download.py) and kept per product; outbound
 media is kept the same way before it is uploaded to Meta. Existing messages keep their rows: their
 media_state starts empty, so the media sweep downloads what Meta still keeps (30 days). The
-partial index holds only the rows whose download never ran.
+partial index holds only the rows whose download never ran or never ended.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -18,7 +18,7 @@ down_revision = '0004'
 branch_labels = None
 depends_on = None
 
-UNFETCHED = "media_id IS NOT NULL AND media_state IS NULL"
+UNFETCHED = "media_id IS NOT NULL AND (media_state IS NULL OR media_state = 'downloading')"
 
 
 def upgrade():

@@ -20,7 +20,7 @@ import logging
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
 from ..extensions import db
 from ..jobs import crontab, enqueue, job, periodic
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 RETRIES = 6  # after the first attempt: 30 s, 1, 2, 4, 8, 16 minutes
 MAX_DOWNLOAD_BYTES = kinds.LIMITS["document"].max_bytes + kinds.MB  # the largest media Meta carries
 SWEEP_AFTER = timedelta(minutes=5)  # older than any enqueue-after-commit
+STUCK_AFTER = timedelta(hours=2)  # longer than every retry's backoff together (about 32 minutes)
 SWEEP_BATCH = 200
 EXPIRED_URL_STATUSES = {401, 403, 404, 410}
 
@@ -145,11 +146,15 @@ def retry(message: Message) -> bool:
 
 @periodic(crontab(minute="*/5"))
 def sweep_unfetched() -> int:
-    """Enqueue downloads that never ran (a crash between ingest's commit and its enqueue)."""
-    cutoff = utcnow() - SWEEP_AFTER
+    """Enqueue downloads that never ran (a crash between ingest's commit and its enqueue), and
+    those that never ended (a worker killed mid-download, its retry lost with it)."""
+    now = utcnow()
     rows = db.session.execute(
         select(Message.product_id, Message.id)
-        .where(Message.media_id.is_not(None), Message.media_state.is_(None), Message.created_at < cutoff,
+        .where(Message.media_id.is_not(None),
+               or_(Message.media_state.is_(None), Message.media_state == "downloading"),
+               or_(and_(Message.media_state.is_(None), Message.created_at < now - SWEEP_AFTER),
+                   Message.created_at < now - STUCK_AFTER),
                Message.type.in_(kinds.MEDIA_KINDS), Message.direction == "in")
         .order_by(Message.created_at).limit(SWEEP_BATCH)
         .execution_options(all_products=True)

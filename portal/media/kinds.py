@@ -80,7 +80,12 @@ def inline_type(kind: str, stored_type: str | None, head: bytes) -> str | None:
     declared = base_type(stored_type)
     if declared not in INLINE_TYPES.get(kind, ()):
         return None
-    return declared if sniff(head) == declared else None
+    return declared if agrees(declared, sniff(head)) else None
+
+
+def agrees(declared: str | None, sniffed: str | None) -> bool:
+    """The bytes show the declared type (an MP4 container holds audio as well as video)."""
+    return bool(declared) and (sniffed == declared or (declared == "audio/mp4" and sniffed == "video/mp4"))
 
 
 def extension(mime_type: str | None) -> str:

@@ -35,7 +35,7 @@ def serve(message: Message, force_download: bool = False):
     handle.seek(0)
     shown = None if force_download else kinds.inline_type(message.type, message.media_mime_type, head)
     declared = kinds.base_type(message.media_mime_type)
-    agreed = declared if declared and kinds.sniff(head) == declared else None
+    agreed = declared if kinds.agrees(declared, kinds.sniff(head)) else None
     response = send_file(handle, mimetype=shown or agreed or "application/octet-stream", as_attachment=shown is None,
                          download_name=filename(message), conditional=False, etag=False, max_age=CACHE_SECONDS)
     response.set_etag(message.media_sha256 or message.media_key)

@@ -15,6 +15,8 @@ INBOUND = "in"
 OUTBOUND = "out"
 # Delivery status only moves forward along this order; "failed" is terminal.
 STATUS_RANK = {"pending": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 5}
+# Media whose download never ran (no state) or never ended (a worker died mid-job): the media sweep's rows.
+MEDIA_UNFETCHED = "media_id IS NOT NULL AND (media_state IS NULL OR media_state = 'downloading')"
 
 
 class Contact(TenantScoped, db.Model):
@@ -62,10 +64,9 @@ class Message(TenantScoped, db.Model):
         # A new message's reactions that arrived before it (ingest); only reaction rows are in it.
         Index("ix_messages_reaction_target", "product_id", "context_wamid",
               postgresql_where=sql("type = 'reaction'"), sqlite_where=sql("type = 'reaction'")),
-        # The media sweep's question (downloads that never ran); only such rows are in it.
+        # The media sweep's question (downloads that never ran or never ended); only such rows are in it.
         Index("ix_messages_media_unfetched", "created_at",
-              postgresql_where=sql("media_id IS NOT NULL AND media_state IS NULL"),
-              sqlite_where=sql("media_id IS NOT NULL AND media_state IS NULL")),
+              postgresql_where=sql(MEDIA_UNFETCHED), sqlite_where=sql(MEDIA_UNFETCHED)),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -232,3 +232,21 @@ def test_voice_notes_and_documents_are_kept_with_their_length_and_name(app, clie
     assert document.media_state == "stored" and document.media_key.endswith(".pdf") and kept_file(app, document) == pdf
     conversation = db.session.get(Conversation, note.conversation_id)
     assert conversation.last_message_preview == "Voice note 0:14"  # the latest of the two, once its length is known
+
+
+@responses.activate
+def test_the_sweep_also_takes_a_download_whose_worker_died(app, two_products, inbox):
+    """State "downloading" for longer than every retry together: the job and its retry died with a worker."""
+    cardio, _ = two_products
+    conversation = _conversation(cardio, NUMBER_A)
+    stuck = inbox.message(conversation, type="image", text=None, wamid="wamid.stuck", media_id="71s",
+                          media_mime_type="image/png", media_state="downloading", media_attempts=2,
+                          created_at=utcnow() - timedelta(hours=3))
+    inbox.message(conversation, type="image", text=None, wamid="wamid.backoff", media_id="71r",
+                  media_mime_type="image/png", media_state="downloading", media_attempts=3,
+                  created_at=utcnow() - timedelta(minutes=10))  # still within its retries' backoff
+    responses.get(f"{GRAPH}/71s", json=media_info("71s", PNG, "image/png"))
+    responses.get(LOOKASIDE, body=PNG, content_type="image/png")
+    assert sweep_unfetched() == 1
+    assert stored("wamid.stuck").media_state == "stored" and stored("wamid.backoff").media_state == "downloading"
+    assert stuck.id
