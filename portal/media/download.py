@@ -23,7 +23,7 @@ from datetime import timedelta
 from sqlalchemy import and_, or_, select, update
 
 from ..extensions import db
-from ..jobs import crontab, enqueue, job, periodic
+from ..jobs import crontab, enqueue, enqueue_after_commit, job, periodic
 from ..meta.graph import Graph, GraphError
 from ..models import NEEDS_RECONNECT, Conversation, Message, WhatsAppAccount, utcnow
 from . import kinds, labels, probe
@@ -167,8 +167,6 @@ def sweep_unfetched() -> int:
 def enqueue_for_new_rows(rows) -> None:
     """Ingest's hook: after its commit, one download per new inbound media message.
     `rows` are (product id, message id) pairs, in any stored form."""
-    from ..jobs import enqueue_after_commit
-
     for product_id, message_id in rows:
         enqueue_after_commit(download_media, _uuid(product_id), _uuid(message_id))
 

@@ -16,7 +16,7 @@ from .world import PhoneNumber, World, new_wamid
 CUSTOMER_KINDS = ("text", "image", "voice", "video", "document", "location", "reaction")
 # What a customer's media message carries: the message type, its MIME type, sample bytes.
 CUSTOMER_MEDIA = {
-    "image": ("image", "image/png", lambda n: sample_png(seed=n)),
+    "image": ("image", "image/png", lambda n: sample_png(seed=n, size=160)),
     "voice": ("audio", "audio/ogg; codecs=opus", lambda n: sample_voice_note(seconds=3 + n % 12)),
     "video": ("video", "video/mp4", lambda n: sample_video(seconds=4 + n % 6)),
     "document": ("document", "application/pdf", lambda n: sample_pdf(f"Sandbox document {n + 1}")),

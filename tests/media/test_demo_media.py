@@ -44,7 +44,7 @@ def test_customer_media_is_seen_and_heard_and_a_document_goes_back(live, browser
     agent.get_by_text("Ana Rojas").first.click()
     agent.wait_for_url(re.compile(r"/conversations/[^/]+$"), timeout=TIMEOUT)
     picture = agent.wait_for_selector(".msg-in img.media-picture", timeout=TIMEOUT)
-    agent.wait_for_function("img => img.complete && img.naturalWidth === 48", arg=picture, timeout=TIMEOUT)
+    agent.wait_for_function("img => img.complete && img.naturalWidth === 160", arg=picture, timeout=TIMEOUT)
     audio = agent.wait_for_selector(".msg-in audio.media-player", timeout=TIMEOUT)
     agent.wait_for_function("a => a.readyState >= 1 && a.duration > 2", arg=audio, timeout=TIMEOUT)  # the player read it
     expect(agent.locator(".msg-in .media-label", has_text=re.compile(r"Voice note 0:0\d"))).to_be_visible(timeout=TIMEOUT)
