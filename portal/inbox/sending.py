@@ -99,7 +99,10 @@ def create_reply(conversation: Conversation, body: str, user_id, context_wamid: 
 
 def deliver(message: Message, account: WhatsAppAccount) -> Outcome:
     """Send a stored pending message; store its wamid, or its failure in words. Commits."""
-    payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": message.contact_wa_id}
+    # A customer known only by a business-scoped user id ("US.134...") is addressed with `recipient`;
+    # `to` takes phone numbers only (Meta's business-scoped user ids reference).
+    to_key = "recipient" if "." in (message.contact_wa_id or "") else "to"
+    payload = {"messaging_product": "whatsapp", "recipient_type": "individual", to_key: message.contact_wa_id}
     if message.context_wamid:
         payload["context"] = {"message_id": message.context_wamid}
     try:

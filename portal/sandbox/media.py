@@ -104,19 +104,3 @@ def sample_video(seconds: int = 5) -> bytes:
                 + b"\x00" * 10 + matrix + b"\x00" * 24 + struct.pack(">I", 2))
     return ftyp + _box(b"moov", mvhd)
 
-
-# --- Meta's upload limits (Cloud API "Supported media types"), as the sandbox enforces them ------
-
-UPLOAD_LIMITS = {
-    "image/jpeg": 5 * 1024 * 1024, "image/png": 5 * 1024 * 1024,
-    "audio/aac": 16 * 1024 * 1024, "audio/amr": 16 * 1024 * 1024, "audio/mpeg": 16 * 1024 * 1024,
-    "audio/mp4": 16 * 1024 * 1024, "audio/ogg": 16 * 1024 * 1024,
-    "video/mp4": 16 * 1024 * 1024, "video/3gpp": 16 * 1024 * 1024,
-    "image/webp": 500 * 1024,
-    "application/pdf": 100 * 1024 * 1024, "text/plain": 100 * 1024 * 1024,
-    "application/msword": 100 * 1024 * 1024, "application/vnd.ms-excel": 100 * 1024 * 1024,
-    "application/vnd.ms-powerpoint": 100 * 1024 * 1024,
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": 100 * 1024 * 1024,
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": 100 * 1024 * 1024,
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation": 100 * 1024 * 1024,
-}
