@@ -58,6 +58,7 @@ DEFAULTS: dict[str, object] = {
     # database, or the PostgreSQL database itself; memory:// in tests.
     "JOBS_URL": None,
     "JOBS_IMMEDIATE": None,  # run jobs at once in the enqueuing thread (default: only in tests)
+    "MEDIA_ROOT": None,  # where media files are kept, a folder per product (default: instance/media)
     "LOG_LEVEL": "INFO",
     "LOG_FORMAT": None,  # json (production) or text (demo, test)
     "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug's scrypt defaults (n=2**15)
@@ -157,6 +158,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     cfg["JOBS_URL"] = _jobs_url(cfg, env_name)
     cfg["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=cfg["SESSION_LIFETIME_HOURS"])
     cfg["SESSION_REFRESH_EACH_REQUEST"] = True  # sliding: an idle session ends, a working one does not
+    cfg["MEDIA_ROOT"] = os.path.abspath(str(cfg["MEDIA_ROOT"] or os.path.join(instance_path, "media")))
     cfg["SESSION_COOKIE_HTTPONLY"] = True
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
     cfg["SESSION_COOKIE_SECURE"] = env_name == "production"

@@ -42,7 +42,9 @@ def init_app(app):
         # A logged-in page or fragment holds a product's conversations: no browser or proxy may keep
         # it (the back button after logout, a shared machine). Requests without a session cookie
         # (the webhook, health checks) never load a user for this.
+        # A view that chose private caching on purpose (a product's media file, immutable and served
+        # to members only) keeps it.
         if (request.endpoint != "static" and config["SESSION_COOKIE_NAME"] in request.cookies
-                and current_user.is_authenticated):
+                and not response.cache_control.private and current_user.is_authenticated):
             response.headers["Cache-Control"] = "no-store"
         return response

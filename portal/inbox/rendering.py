@@ -61,8 +61,9 @@ def summary(message) -> str:
     if message.type == "text":
         return message.text or ""
     if message.type in MEDIA_LABELS:
-        label = MEDIA_LABELS[message.type]
-        return f"{label}: {message.text}" if message.text else label
+        from ..media.labels import summary as media_summary  # "Photo", "Voice note 0:14"
+
+        return media_summary(message)
     if message.type == "location":
         return "Location" + (f": {message.location_name}" if message.location_name else "")
     if message.type == "reaction":

@@ -102,13 +102,16 @@ def deliver(message: Message, account: WhatsAppAccount) -> Outcome:
     # A customer known only by a business-scoped user id ("US.134...") is addressed with `recipient`;
     # `to` takes phone numbers only (Meta's business-scoped user ids reference).
     to_key = "recipient" if "." in (message.contact_wa_id or "") else "to"
-    payload = {
-        "messaging_product": "whatsapp", "recipient_type": "individual", to_key: message.contact_wa_id,
-        "type": "text", "text": {"body": message.text, "preview_url": False},
-    }
+    payload = {"messaging_product": "whatsapp", "recipient_type": "individual", to_key: message.contact_wa_id}
     if message.context_wamid:
         payload["context"] = {"message_id": message.context_wamid}
     try:
+        if message.type == "text":
+            payload.update(type="text", text={"body": message.text, "preview_url": False})
+        else:  # a media reply: uploaded to Meta (if it is not yet), then sent by media id
+            from ..media.uploads import outbound_content
+
+            payload.update(outbound_content(message, account))
         answer = Graph(account.access_token).post(f"{account.phone_number_id}/messages", json=payload)
         wamid = _wamid(answer)
     except GraphError as error:

@@ -121,8 +121,9 @@ class Graph:
         return self.request("DELETE", path, params=params)
 
     def request(self, method: str, path_or_url: str, *, params: dict | None = None, json: dict | None = None,
-                stream: bool = False):
-        """Call Graph; `path_or_url` may be a full URL Meta gave us (paging.next, media urls)."""
+                stream: bool = False, data: dict | None = None, files: dict | None = None):
+        """Call Graph; `path_or_url` may be a full URL Meta gave us (paging.next, media urls);
+        `data` and `files` send a multipart form (media uploads)."""
         url = path_or_url if path_or_url.startswith(("http://", "https://")) else self.url(path_or_url)
         if url is path_or_url and not is_meta_url(url):
             # A URL from an answer or a webhook (paging.next, a media URL): the token goes to Meta only.
@@ -137,7 +138,8 @@ class Graph:
         http = self.session or requests
         safe_url = url.split("?", 1)[0]
         try:
-            response = http.request(method, url, params=params, json=json, headers=headers, timeout=timeout, stream=stream)
+            response = http.request(method, url, params=params, json=json, headers=headers, timeout=timeout, stream=stream,
+                                    data=data, files=files)
         except requests.Timeout:
             log.warning("graph %s %s timed out", method, safe_url)
             raise GraphError("Meta did not answer in time.", kind="timeout") from None

@@ -294,6 +294,10 @@ def preview(row: dict) -> str:
     """The conversation list's one-line preview of a message."""
     if row["type"] not in KNOWN_TYPES or row["type"] == "unsupported":
         return "Unsupported message"
+    if row["type"] in MEDIA_TYPES:  # "Photo: caption", "Voice note", "Document: invoice.pdf"
+        from ..media.labels import preview as media_preview
+
+        return media_preview(row)[:PREVIEW_LENGTH]
     if row["text"]:
         return row["text"][:PREVIEW_LENGTH]
     return f"[{row['type']}]"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy import text as sql  # (Message has a column named text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -15,6 +15,8 @@ INBOUND = "in"
 OUTBOUND = "out"
 # Delivery status only moves forward along this order; "failed" is terminal.
 STATUS_RANK = {"pending": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 5}
+# Media whose download never ran (no state) or never ended (a worker died mid-job): the media sweep's rows.
+MEDIA_UNFETCHED = "media_id IS NOT NULL AND (media_state IS NULL OR media_state = 'downloading')"
 
 
 class Contact(TenantScoped, db.Model):
@@ -62,6 +64,9 @@ class Message(TenantScoped, db.Model):
         # A new message's reactions that arrived before it (ingest); only reaction rows are in it.
         Index("ix_messages_reaction_target", "product_id", "context_wamid",
               postgresql_where=sql("type = 'reaction'"), sqlite_where=sql("type = 'reaction'")),
+        # The media sweep's question (downloads that never ran or never ended); only such rows are in it.
+        Index("ix_messages_media_unfetched", "created_at",
+              postgresql_where=sql(MEDIA_UNFETCHED), sqlite_where=sql(MEDIA_UNFETCHED)),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -77,6 +82,16 @@ class Message(TenantScoped, db.Model):
     media_id: Mapped[str | None] = mapped_column(String(255))
     media_mime_type: Mapped[str | None] = mapped_column(String(128))
     media_filename: Mapped[str | None] = mapped_column(String(255))
+    # The media's own copy (portal/media): where the store keeps it and what it is. media_state is
+    # None until a download was tried, then "downloading", "stored" or "failed" (media_error says why).
+    media_key: Mapped[str | None] = mapped_column(String(255))
+    media_size: Mapped[int | None] = mapped_column(BigInteger)
+    media_sha256: Mapped[str | None] = mapped_column(String(64))  # hex, of the stored bytes
+    media_state: Mapped[str | None] = mapped_column(String(16))
+    media_error: Mapped[str | None] = mapped_column(String(512))
+    media_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=sql("0"), nullable=False)
+    media_duration: Mapped[float | None] = mapped_column(Float)  # seconds, audio and video
+    media_voice: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sql("false"), nullable=False)
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     location_name: Mapped[str | None] = mapped_column(String(255))

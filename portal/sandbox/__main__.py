@@ -4,6 +4,7 @@
     python -m portal.sandbox world
     python -m portal.sandbox send --number 4100000000000001 --from 15551230001 --text "Hello"
     python -m portal.sandbox send --number 4100000000000001 --from 15551230001 --image [--caption "x"]
+    python -m portal.sandbox send --number 4100000000000001 --from 15551230001 --voice | --video | --document
     python -m portal.sandbox send --number 4100000000000001 --from 15551230001 --location -16.5,-68.15
     python -m portal.sandbox send --number 4100000000000001 --from 15551230001 --react "👍"
     python -m portal.sandbox batch --number 4100000000000001 --from 15551230001 --count 50
@@ -108,17 +109,21 @@ def world(ctx):
 @click.option("--from", "sender", required=True, help="the customer's wa_id (digits)")
 @click.option("--text", help="a text message")
 @click.option("--image", is_flag=True, help="a generated picture")
-@click.option("--caption", default="", help="caption of the picture")
+@click.option("--voice", is_flag=True, help="a voice note (Ogg Opus)")
+@click.option("--video", is_flag=True, help="a video (MP4)")
+@click.option("--document", is_flag=True, help="a PDF document")
+@click.option("--caption", default="", help="caption of the picture, video or document")
 @click.option("--location", help="LAT,LON")
 @click.option("--place", default="", help="name of the location")
 @click.option("--react", "emoji", help="react with EMOJI to the conversation's last message")
 @click.pass_context
-def send(ctx, number, sender, text, image, caption, location, place, emoji):
+def send(ctx, number, sender, text, image, voice, video, document, caption, location, place, emoji):
     """A customer sends one message to a business number."""
-    chosen = [kind for kind, given in (("text", text is not None), ("image", image),
+    chosen = [kind for kind, given in (("text", text is not None), ("image", image), ("voice", voice),
+                                       ("video", video), ("document", document),
                                        ("location", location is not None), ("reaction", emoji is not None)) if given]
     if len(chosen) != 1:
-        raise click.UsageError("give exactly one of --text, --image, --location, --react")
+        raise click.UsageError("give exactly one of --text, --image, --voice, --video, --document, --location, --react")
     body = {"number": number, "from": sender, "type": chosen[0], "text": text, "caption": caption,
             "place": place, "emoji": emoji}
     if location is not None:

@@ -1,6 +1,6 @@
 """What happens in the sandbox's world and reaches the portal as webhooks.
 
-A customer writes (text, image, location, reaction; one, a batch, or the last
+A customer writes (text, picture, voice note, video, document, location, reaction; one, a batch, or the last
 one again), a sent message is delivered and read, a number's quality changes.
 Views, the JSON API (the CLI) and the Graph endpoints all call these.
 """
@@ -10,10 +10,17 @@ from urllib.parse import urlparse
 
 from . import graph_errors, payloads
 from .delivery import Delivery, Dispatcher, signed_request
-from .media import sample_png
+from .media import sample_pdf, sample_png, sample_video, sample_voice_note
 from .world import Customer, PhoneNumber, World, new_wamid
 
-CUSTOMER_KINDS = ("text", "image", "location", "reaction")
+CUSTOMER_KINDS = ("text", "image", "voice", "video", "document", "location", "reaction")
+# What a customer's media message carries: the message type, its MIME type, sample bytes.
+CUSTOMER_MEDIA = {
+    "image": ("image", "image/png", lambda n: sample_png(seed=n, size=160)),
+    "voice": ("audio", "audio/ogg; codecs=opus", lambda n: sample_voice_note(seconds=3 + n % 12)),
+    "video": ("video", "video/mp4", lambda n: sample_video(seconds=4 + n % 6)),
+    "document": ("document", "application/pdf", lambda n: sample_pdf(f"Sandbox document {n + 1}")),
+}
 QUALITY_RATINGS = ("GREEN", "YELLOW", "RED", "UNKNOWN")
 MAX_BATCH = 1000  # Meta sends at most 1000 updates per POST
 
@@ -68,9 +75,13 @@ class Sandbox:
             if len(text) > 4096:
                 raise SandboxInputError("A WhatsApp text holds at most 4096 characters.")
             return payloads.text_message(wa_id, wamid, now, text)
-        if kind == "image":
-            media = self.world.add_media(phone.id, "image/png", sample_png(seed=len(self.world.media)))
-            return payloads.image_message(wa_id, wamid, now, media.id, media.sha256, (caption or "").strip())
+        if kind in CUSTOMER_MEDIA:
+            message_type, mime_type, sample = CUSTOMER_MEDIA[kind]
+            media = self.world.add_media(phone.id, mime_type, sample(len(self.world.media)))
+            return payloads.media_message(wa_id, wamid, now, message_type, media.id, mime_type, media.sha256,
+                                          (caption or "").strip() if kind != "voice" else "",
+                                          filename=f"document-{len(self.world.media)}.pdf" if kind == "document" else "",
+                                          voice=kind == "voice")
         if kind == "location":
             try:
                 lat, lon = float(latitude), float(longitude)

@@ -120,6 +120,19 @@ def image_message(wa_id: str, wamid: str, at: int, media_id: str, sha256: str, c
     return {"from": wa_id, "id": wamid, "timestamp": str(at), "type": "image", "image": image}
 
 
+def media_message(wa_id: str, wamid: str, at: int, kind: str, media_id: str, mime_type: str, sha256: str,
+                  caption: str = "", filename: str = "", voice: bool = False) -> dict:
+    """image | audio | video | document: {id, mime_type, sha256, caption?, filename?, voice?} (sha256 in base64)."""
+    body: dict = {"mime_type": mime_type, "sha256": sha256, "id": media_id}
+    if caption:
+        body["caption"] = caption
+    if filename:
+        body["filename"] = filename
+    if kind == "audio":
+        body["voice"] = voice
+    return {"from": wa_id, "id": wamid, "timestamp": str(at), "type": kind, kind: body}
+
+
 def location_message(wa_id: str, wamid: str, at: int, latitude: float, longitude: float,
                      name: str = "", address: str = "") -> dict:
     location: dict = {"latitude": latitude, "longitude": longitude}

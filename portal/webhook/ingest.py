@@ -261,6 +261,8 @@ class _Batch:
             _apply_reactions(conn, [r for r in new_rows if r["type"] == "reaction"], product_of)
             _apply_earlier_reactions(conn, [r for r in new_rows if r["type"] != "reaction" and r["direction"] == INBOUND], product_of)
             _bump_conversations(conn, [r for r in new_rows if r["type"] != "reaction" and r["conversation_id"]])
+            _download_media_after_commit([r for r in new_rows if r["type"] in payloads.MEDIA_TYPES and r["media_id"]],
+                                         product_of)
 
     @staticmethod
     def _upsert_contacts(conn, product_id, names: dict[str, str | None]) -> dict[str, object]:
@@ -360,6 +362,15 @@ def _apply_earlier_reactions(conn, new_messages: list[dict], product_of: dict) -
                 found.append({"product_id": stored_product, "context_wamid": target, "text": emoji,
                               "sent_at": sent_at, "created_at": created_at})
     _apply_reactions(conn, found, product_of)
+
+
+def _download_media_after_commit(media_rows: list[dict], product_of: dict) -> None:
+    """New inbound media is fetched by the engine once this transaction commits (never here: the
+    webhook does not wait for Meta's downloads); portal/media's sweep catches a lost enqueue."""
+    if media_rows:
+        from ..media.download import enqueue_for_new_rows
+
+        enqueue_for_new_rows([(product_of[r["product_id"]], r["id"]) for r in media_rows])
 
 
 def _bump_conversations(conn, new_messages: list[dict]) -> None:

@@ -101,4 +101,25 @@ def test_session_version_migration_keeps_users(empty_database_url):
         with db.engine.connect() as conn:
             rows = conn.execute(text("SELECT email, session_version FROM users")).all()
         assert [tuple(row) for row in rows] == [("kept@example.com", 0)]
+
+
+def test_media_migration_keeps_stored_messages_and_leaves_their_media_to_the_sweep(empty_database_url):
+    """0015_media adds the kept-media columns to a database that already holds media messages:
+    they stay, with no download state (so the media sweep fetches what Meta still keeps)."""
+    app = create_app(_test_config(empty_database_url))
+    with app.app_context():
+        upgrade(revision="0004")
+        with db.engine.begin() as conn:
+            new_id = (lambda: uuid.uuid4().hex) if conn.dialect.name == "sqlite" else (lambda: str(uuid.uuid4()))
+            product = new_id()
+            conn.execute(text("INSERT INTO products (id, name, created_at) VALUES (:id, 'Kept', CURRENT_TIMESTAMP)"), {"id": product})
+            conn.execute(text(
+                "INSERT INTO messages (id, product_id, phone_number_id, wamid, direction, type, media_id, media_mime_type, "
+                "forwarded, created_at) VALUES (:id, :product, '106540352242922', 'wamid.photo', 'in', 'image', '7100', "
+                "'image/jpeg', false, CURRENT_TIMESTAMP)"), {"id": new_id(), "product": product})
+        upgrade(revision="0015_media")
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT wamid, media_id, media_state, media_attempts, media_voice FROM messages")).all()
+        assert [tuple(row) for row in rows] == [("wamid.photo", "7100", None, 0, False)]
+        assert "ix_messages_media_unfetched" in {ix["name"] for ix in inspect(db.engine).get_indexes("messages")}
         db.engine.dispose()
