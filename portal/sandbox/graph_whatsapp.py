@@ -107,7 +107,7 @@ def messages(version, object_id):
         box.after_send(phone, recipient, wamid)
     else:
         box.after_failed_send(phone, recipient, wamid)
-    body = {"messaging_product": "whatsapp", "contacts": [{"input": str(data["to"]), "wa_id": recipient}],
+    body = {"messaging_product": "whatsapp", "contacts": [{"input": str(data.get("to") or data.get("recipient")), "wa_id": recipient}],
             "messages": [{"id": wamid}]}
     if kind == "template":
         body["messages"][0]["message_status"] = "accepted"
@@ -116,6 +116,8 @@ def messages(version, object_id):
 
 def _validated_send(data: dict) -> tuple[str, str, dict]:
     recipient = "".join(c for c in str(data.get("to") or "") if c.isdigit())
+    if not recipient and isinstance(data.get("recipient"), str) and data["recipient"].strip():
+        recipient = data["recipient"].strip()[:64]  # a business-scoped user id, for customers with no phone number
     if not recipient:
         raise errors.GraphAPIError("(#100) The parameter to is required.", 100)
     kind = str(data.get("type") or "text")
