@@ -108,6 +108,8 @@ def details(message) -> dict:
     if referral:
         found["referral"] = {key: payloads.text(referral.get(key)) for key in
                              ("headline", "body", "source_type", "source_url", "media_type", "source_id")}
+        if not re.match(r"https?://", found["referral"]["source_url"] or "", re.IGNORECASE):
+            found["referral"]["source_url"] = None  # only web links become links
     context = _dict(raw.get("context"))
     product = _dict(context.get("referred_product"))
     if product:

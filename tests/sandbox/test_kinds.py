@@ -118,3 +118,25 @@ def test_cli_sends_kinds(live_sandbox, recorder, subscribed):  # noqa: F811
     bad = runner.invoke(cli, ["--sandbox-url", live_sandbox, "send", "--number", CARDIO_PHONE, "--from", ANA,
                               "--kind", "order", "--image"])
     assert bad.exit_code != 0 and "--kind goes alone" in bad.output
+
+
+def test_a_sandbox_batch_of_20_is_shown_in_the_order_it_was_sent(sbx, box, recorder, subscribed, client, auth,
+                                                                   make_product):
+    """The demo's "Send a batch in one webhook": 20 changes of one second in one POST (Meta batches so)."""
+    import re
+
+    product = make_product("Batch order")
+    db.session.add(WhatsAppAccount(product_id=product.id, phone_number_id=CARDIO_PHONE, business_account_id=CARDIO_WABA,
+                                   access_token="EAAG-test", phone_number="+1 555-010-1001"))
+    db.session.commit()
+    auth.as_member(product)
+    token = csrf_from(sbx.get("/phone").get_data(as_text=True))
+    sbx.post("/phone/batch", data={"csrf_token": token, "number": CARDIO_PHONE, "customer": ANA, "count": "20"})
+    assert p.post_signed(client, recorder.payloads()[-1]).status_code == 200
+    conversation = db.session.execute(select(Conversation).where(Conversation.product_id == product.id)).scalar_one()
+    thread = client.get(f"/p/{product.id}/conversations/{conversation.id}").get_data(as_text=True)
+    assert [int(n) for n in re.findall(r"Batch message (\d+) of 20", thread)] == list(range(1, 21))
+    feed = client.get(f"/p/{product.id}/feed").get_data(as_text=True)
+    assert [int(n) for n in re.findall(r"Batch message (\d+) of 20", feed)] == list(range(20, 0, -1))
+    listing = client.get(f"/p/{product.id}/conversations").get_data(as_text=True)
+    assert "Batch message 20 of 20" in listing

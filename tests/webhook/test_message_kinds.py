@@ -484,3 +484,14 @@ def test_value_level_errors_are_shown_on_the_number(client, auth, two_products):
     login(auth, cardio)
     assert "Meta reported an error for this number: Something went wrong: Unable to process the message. (code 131000)" \
         in page(client, cardio, "/")
+
+
+def test_an_ad_link_that_is_not_a_web_link_is_not_a_link(client, auth, two_products):
+    """A referral whose source_url is not http(s) (never seen from Meta; a signed body can still hold it)."""
+    cardio, _ = two_products
+    message = p.text_message("wamid.A2", "hi")
+    message["referral"] = {"source_url": "javascript:alert(1)", "source_type": "ad", "headline": "Odd ad"}
+    post(client, message)
+    login(auth, cardio)
+    html = thread(client, cardio)
+    assert "Odd ad" in html and "javascript:alert" not in html
