@@ -220,11 +220,6 @@ def _dict(value) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def sender(message: dict) -> str | None:
-    """Who wrote: `from` (the wa_id), or the business-scoped user id when Meta sends only that."""
-    return text(message.get("from"), 32) or text(message.get("from_user_id"), 64)
-
-
 def is_bsuid(value: str | None) -> bool:
     """A business-scoped user id ("US.13491208655302741918"), not a phone number (digits only)."""
     return bool(value) and not value.isdigit()
@@ -277,25 +272,29 @@ def people(value: dict) -> list[Person]:
     return found
 
 
-def author(message: dict, contacts: list[Person], counterpart_key: str = "from") -> Person | None:
+class People:
+    """A change's `contacts`, found by phone number or BSUID (one lookup per message, not a scan)."""
+
+    def __init__(self, value: dict):
+        self.listed = people(value)
+        self.by_wa_id = {person.wa_id: person for person in self.listed if person.wa_id}
+        self.by_user_id = {person.user_id: person for person in self.listed if person.user_id}
+
+
+def author(message: dict, contacts: People, counterpart_key: str = "from") -> Person | None:
     """The customer of one message: its own ids (`from`/`from_user_id`, or `to`/`to_user_id` for
     what the business sent), completed by the matching entry of `contacts`. A message with no id
     of its own belongs to the change's only contact, if there is exactly one."""
     raw_id = message.get(counterpart_key)
     person = Person(wa_id=_phone(raw_id), user_id=_bsuid(message.get(f"{counterpart_key}_user_id")) or _bsuid(raw_id))
-    for contact in contacts:
-        if (person.wa_id and contact.wa_id == person.wa_id) or (person.user_id and contact.user_id == person.user_id):
-            person.absorb(contact)
-            break
-    else:
-        if not person.key and len(contacts) == 1:
-            person.absorb(contacts[0])
+    match = contacts.by_wa_id.get(person.wa_id) if person.wa_id else None
+    if match is None and person.user_id:
+        match = contacts.by_user_id.get(person.user_id)
+    if match is None and not person.key and len(contacts.listed) == 1:
+        match = contacts.listed[0]
+    if match is not None:
+        person.absorb(match)
     return person if person.key else None
-
-
-def profile_names(value: dict) -> dict[str, str]:
-    """wa_id (or BSUID) -> profile name, from the change's `contacts`."""
-    return {person.key: person.name for person in people(value) if person.name}
 
 
 def message_columns(message: dict) -> dict | None:

@@ -209,7 +209,7 @@ class _Batch:
         raw_statuses = value.get("statuses", [])
         if not isinstance(raw_messages, list) or not isinstance(raw_statuses, list):
             return False
-        contacts_ = payloads.people(value)
+        contacts_ = payloads.People(value)
         for message in raw_messages:
             person = payloads.author(message, contacts_) if isinstance(message, dict) else None
             understood &= self._add_message(message, person, account, change.phone_number_id, INBOUND)
@@ -231,7 +231,7 @@ class _Batch:
         if not isinstance(echoes, list):
             return False
         understood = set(value) <= payloads.ECHO_VALUE_KEYS
-        contacts_ = payloads.people(value)
+        contacts_ = payloads.People(value)
         for echo in echoes:
             person = payloads.author(echo, contacts_, counterpart_key="to") if isinstance(echo, dict) else None
             understood &= self._add_message(echo, person, account, change.phone_number_id, OUTBOUND,
