@@ -368,10 +368,12 @@ class _Batch:
         new_rows = [row for row in in_order if (row["product_id"], row["wamid"]) in inserted]
         if new_rows:
             product_of = {stored: product_id for product_id, stored in products.items()}
-            _apply_targeting(conn, [r for r in new_rows if r["type"] in TARGETING_TYPES], product_of)
+            targeting = [r for r in new_rows if r["type"] in TARGETING_TYPES]
+            _apply_targeting(conn, targeting, product_of)
             standalone = [r for r in new_rows if r["type"] not in TARGETING_TYPES]
-            _apply_earlier_targeting(conn, standalone, product_of)
+            targeting += _apply_earlier_targeting(conn, standalone, product_of)
             _bump_conversations(conn, [r for r in standalone if r["conversation_id"]])
+            _refresh_previews(conn, [r for r in targeting if r["type"] != "reaction" and r["context_wamid"]], product_of)
 
     @staticmethod
     def _upsert_contacts(conn, product_id, stored_product, people: dict[str, payloads.Person]) -> dict[str, object]:
@@ -521,6 +523,27 @@ def _apply_earlier_targeting(conn, new_messages: list[dict], product_of: dict) -
                 found.append({"product_id": stored_product, "context_wamid": target, "type": kind, "text": body,
                               "sent_at": sent_at, "created_at": created_at})
     _apply_targeting(conn, found, product_of)
+    return found
+
+
+_EDITED = select(messages.c.conversation_id, messages.c.type, messages.c.text, messages.c.revoked_at,
+                 messages.c.sent_at, messages.c.created_at).where(
+    messages.c.product_id == bindparam("p_product"), messages.c.wamid == bindparam("p_target"))
+
+
+def _refresh_previews(conn, rows: list[dict], product_of: dict) -> None:
+    """A conversation whose latest message was edited or deleted previews what it says now (a deleted
+    message's words must not stay in the list). Rare (a few per batch at most): one row at a time."""
+    for row in rows:
+        product_id = product_of[row["product_id"]]
+        target = conn.execute(_EDITED, {"p_product": product_id, "p_target": row["context_wamid"]}).first()
+        if target is None or target.conversation_id is None:
+            continue
+        words = "This message was deleted" if target.revoked_at else payloads.one_line(target.type, target.text)
+        conn.execute(conversations.update().where(
+            conversations.c.product_id == product_id, conversations.c.id == target.conversation_id,
+            conversations.c.last_message_at == (target.sent_at or target.created_at),
+        ).values(last_message_preview=words[:payloads.PREVIEW_LENGTH]))
 
 
 def _bump_conversations(conn, new_messages: list[dict]) -> None:

@@ -230,6 +230,7 @@ def test_edit_changes_the_original_and_keeps_it_for_the_audit(client, auth, two_
     login(auth, cardio)
     html = thread(client, cardio)
     assert "see you at 6" in html and ">edited<" in html and "see you at 5" not in html
+    assert conversation_of(cardio).last_message_preview == "see you at 6"
     assert html.count('class="msg msg-in') == 1
 
 
@@ -243,6 +244,8 @@ def test_revoke_replaces_the_message_with_words(client, auth, two_products):
     login(auth, cardio)
     html = thread(client, cardio)
     assert "This message was deleted" in html and "1234" not in html
+    assert conversation_of(cardio).last_message_preview == "This message was deleted"
+    assert "1234" not in page(client, cardio, "/conversations") and "1234" not in page(client, cardio, "/feed")
 
 
 def test_edit_and_revoke_that_arrive_before_their_message_apply_when_it_comes(client, two_products):
@@ -254,6 +257,8 @@ def test_edit_and_revoke_that_arrive_before_their_message_apply_when_it_comes(cl
     by_wamid = {m.wamid: m for m in rows(cardio)}
     assert by_wamid["wamid.X0"].text == "new words" and by_wamid["wamid.X0"].original_text == "old words"
     assert by_wamid["wamid.Y0"].revoked_at is not None
+    assert conversation_of(cardio).last_message_preview in ("new words", "This message was deleted")
+    assert "old words" not in conversation_of(cardio).last_message_preview
 
 
 # --- order within a delivery --------------------------------------------------------------
