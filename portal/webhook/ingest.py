@@ -431,8 +431,9 @@ class _Batch:
     def _upsert_conversations(conn, product_id, rows: dict[str, dict], contact_ids: dict) -> dict[tuple, object]:
         """(phone_number_id, wa_id) -> conversation id (stored form) for one product's messages,
         creating the missing ones."""
-        by_contact = {(row["phone_number_id"], contact_ids[row["contact_wa_id"]]): row["contact_wa_id"]
-                      for row in rows.values() if row["contact_wa_id"] in contact_ids}
+        # (number, key) of each message; two keys (phone number and BSUID) may name one contact.
+        pairs = {(row["phone_number_id"], row["contact_wa_id"]) for row in rows.values() if row["contact_wa_id"] in contact_ids}
+        by_contact = {(number, contact_ids[key]) for number, key in pairs}
         if not by_contact:
             return {}
 
@@ -450,7 +451,7 @@ class _Batch:
             if len(created) < len(missing):  # another worker created some meanwhile
                 known.update(find([key for key in missing if key not in created]))
             known.update(created)
-        return {(number, wa_id): known[(number, cid)] for (number, cid), wa_id in by_contact.items()}
+        return {(number, key): known[(number, contact_ids[key])] for number, key in pairs}
 
 
 # A reaction replaces the one a message shows only if it was made at the same time or later:

@@ -308,6 +308,23 @@ def test_bsuid_only_customer_then_the_same_with_a_phone(client, auth, two_produc
     assert f"+{p.CUSTOMER}" in thread(client, cardio)
 
 
+def test_one_delivery_with_the_bsuid_alone_then_with_both_ids_is_one_conversation(client, two_products):
+    """Two changes of one POST: a message with only from_user_id, then one with `from` too."""
+    cardio, _ = two_products
+    alone = p.messages_change(NUMBER_A, [{"from_user_id": BSUID, "id": "wamid.D1", "timestamp": "1700000000",
+                                          "type": "text", "text": {"body": "first"}}],
+                              contacts=[{"profile": {"name": "Kerry"}, "user_id": BSUID}])
+    both = p.messages_change(NUMBER_A, [{"from": p.CUSTOMER, "from_user_id": BSUID, "id": "wamid.D2", "timestamp": "1700000000",
+                                         "type": "text", "text": {"body": "second"}}],
+                             contacts=[{"profile": {"name": "Kerry"}, "wa_id": p.CUSTOMER, "user_id": BSUID}])
+    assert p.post_signed(client, p.envelope(alone, both)).status_code == 200
+    [contact] = db.session.execute(select(Contact).where(Contact.product_id == cardio.id)).scalars()
+    assert (contact.wa_id, contact.user_id) == (p.CUSTOMER, BSUID)
+    conversation = conversation_of(cardio)
+    assert [(m.text, m.conversation_id) for m in rows(cardio)] == [("first", conversation.id), ("second", conversation.id)]
+    assert conversation.unread_count == 2 and conversation.last_message_preview == "second"
+
+
 def test_message_without_from_belongs_to_the_only_contact(client, two_products):
     """A message with no `from` and no `from_user_id`: the id only in contacts[].user_id."""
     cardio, _ = two_products
