@@ -25,6 +25,13 @@ from .rendering import is_newer_status
 MAX_TICKS_PER_POLL = 100
 
 
+class _Named:
+    """A wamid a reaction, edit or deletion names (for queries.quoted_messages)."""
+
+    def __init__(self, wamid: str):
+        self.context_wamid = wamid
+
+
 # ---- the live feed -------------------------------------------------------------------------
 
 @bp.route("/feed")
@@ -80,6 +87,11 @@ def conversation_updates(conversation_id):
     if any(m.direction == "in" for m in window.new):
         reading.mark_read(conv)
     context = _thread_context(conv, window)
+    # Reactions, edits and deletions are not bubbles: the message they name is shown again, changed.
+    context["messages"] = [m for m in context["messages"] if m.stands_alone]
+    named = {m.context_wamid for m in window.new if not m.stands_alone and m.context_wamid}
+    context["retouched"] = [m for m in queries.quoted_messages([_Named(w) for w in named]).values()
+                            if m.conversation_id == conv.id and m.id not in {n.id for n in context["messages"]}]
     # The reply box is sent again only when the customer reopened a closed window (typing is never lost otherwise).
     context["refresh_reply_box"] = bool(request.args.get("blocked")) and context["blocked"] is None
     context["changed"] = changed

@@ -87,7 +87,7 @@ def create_reply(conversation: Conversation, body: str, user_id, context_wamid: 
     now = utcnow()
     message = Message(
         conversation_id=conversation.id, phone_number_id=conversation.phone_number_id,
-        contact_wa_id=conversation.contact.wa_id, direction=OUTBOUND, type="text", text=body,
+        contact_wa_id=conversation.contact.wa_id or conversation.contact.user_id, direction=OUTBOUND, type="text", text=body,
         status="pending", status_at=now, created_at=now, context_wamid=context_wamid, sent_by_user_id=user_id,
     )
     db.session.add(message)
@@ -99,10 +99,7 @@ def create_reply(conversation: Conversation, body: str, user_id, context_wamid: 
 
 def deliver(message: Message, account: WhatsAppAccount) -> Outcome:
     """Send a stored pending message; store its wamid, or its failure in words. Commits."""
-    # A customer known only by a business-scoped user id ("US.134...") is addressed with `recipient`;
-    # `to` takes phone numbers only (Meta's business-scoped user ids reference).
-    to_key = "recipient" if "." in (message.contact_wa_id or "") else "to"
-    payload = {"messaging_product": "whatsapp", "recipient_type": "individual", to_key: message.contact_wa_id}
+    payload = {"messaging_product": "whatsapp", "recipient_type": "individual", **_recipient(message)}
     if message.context_wamid:
         payload["context"] = {"message_id": message.context_wamid}
     try:
@@ -123,6 +120,15 @@ def deliver(message: Message, account: WhatsAppAccount) -> Outcome:
     db.session.commit()
     apply_statuses_that_arrived_first(message)
     return Outcome(message)
+
+
+def _recipient(message: Message) -> dict:
+    """`to` the phone number when the customer shares one, else `recipient` = their business-scoped
+    user id (Meta's reference for BSUIDs: a BSUID in `to` is not accepted everywhere)."""
+    conversation = db.session.get(Conversation, message.conversation_id) if message.conversation_id else None
+    if conversation is not None:
+        return conversation.contact.recipient
+    return {"to": message.contact_wa_id}
 
 
 def retryable(message: Message) -> bool:

@@ -3,12 +3,15 @@ from .accounts import CONNECTED, NEEDS_RECONNECT, WhatsAppAccount
 from .audit import AuditEvent
 from .base import TenantScoped, utcnow
 from .events import AccountEvent, ConnectAttempt, DataDeletionRequest, RejectedWebhook, UnroutedChange, WebhookDelivery
-from .inbox import INBOUND, OUTBOUND, STATUS_RANK, Contact, Conversation, Message, PendingStatus
+from .inbox import (
+    INBOUND, ORIGIN_BUSINESS_APP, ORIGIN_HISTORY, OUTBOUND, STATUS_RANK, TARGETING_TYPES, Contact, Conversation,
+    Message, PendingStatus,
+)
 from .users import MANAGER_ROLES, ROLES, Membership, Product, User
 
 __all__ = [
     "AccountEvent", "AuditEvent", "CONNECTED", "ConnectAttempt", "Contact", "Conversation",
     "DataDeletionRequest", "INBOUND", "MANAGER_ROLES", "Membership", "Message", "NEEDS_RECONNECT",
-    "OUTBOUND", "PendingStatus", "Product", "ROLES", "RejectedWebhook", "STATUS_RANK", "TenantScoped",
+    "ORIGIN_BUSINESS_APP", "ORIGIN_HISTORY", "OUTBOUND", "PendingStatus", "Product", "ROLES", "RejectedWebhook", "STATUS_RANK", "TARGETING_TYPES", "TenantScoped",
     "UnroutedChange", "User", "WebhookDelivery", "WhatsAppAccount", "utcnow",
 ]

@@ -7,6 +7,7 @@
     python -m portal.sandbox send --number 4100000000000001 --from 15551230001 --voice | --video | --document
     python -m portal.sandbox send --number 4100000000000001 --from 15551230001 --location -16.5,-68.15
     python -m portal.sandbox send --number 4100000000000001 --from 15551230001 --react "👍"
+    python -m portal.sandbox send --number 4100000000000001 --from 15551230001 --kind order   (see --kind help)
     python -m portal.sandbox batch --number 4100000000000001 --from 15551230001 --count 50
     python -m portal.sandbox resend
     python -m portal.sandbox expire|revoke|remove-app BUSINESS_ID
@@ -116,9 +117,19 @@ def world(ctx):
 @click.option("--location", help="LAT,LON")
 @click.option("--place", default="", help="name of the location")
 @click.option("--react", "emoji", help="react with EMOJI to the conversation's last message")
+@click.option("--kind", help="any other kind: flow, list_reply, button_reply, call_permission, order, contacts, "
+              "changed_number, request_welcome, edit, revoke, unreact, ad, group, username, username_with_phone, "
+              "unsupported; echo, history (the business); alert:ban|restriction|violation|offboarded|"
+              "partner_removed|reinstated; error (with --text for edits, echoes, orders)")
 @click.pass_context
-def send(ctx, number, sender, text, image, voice, video, document, caption, location, place, emoji):
-    """A customer sends one message to a business number."""
+def send(ctx, number, sender, text, image, voice, video, document, caption, location, place, emoji, kind):
+    """A customer sends one message to a business number (or, with --kind, anything else Meta sends)."""
+    if kind is not None:
+        if image or voice or video or document or location is not None or emoji is not None:
+            raise click.UsageError("--kind goes alone (with --text at most)")
+        answer = _call(ctx, "POST", "/kinds", {"number": number, "from": sender, "kind": kind, "text": text or ""})
+        _say_delivery(answer, answer["kind"])
+        return
     chosen = [kind for kind, given in (("text", text is not None), ("image", image), ("voice", voice),
                                        ("video", video), ("document", document),
                                        ("location", location is not None), ("reaction", emoji is not None)) if given]

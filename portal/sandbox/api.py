@@ -58,6 +58,17 @@ def customer_message():
     return jsonify(message=message, **_delivery(delivery))
 
 
+@bp.post("/kinds")
+def kind():
+    """One of the kinds in portal/sandbox/kinds.py (Flow answers, orders, echoes, history, alerts...)."""
+    from . import kinds
+
+    body = _body()
+    what, delivery = kinds.send(sandbox(), str(body.get("number") or ""), str(body.get("from") or ""),
+                                str(body.get("kind") or ""), text=str(body.get("text") or ""))
+    return jsonify(kind=what, **_delivery(delivery))
+
+
 @bp.post("/batch")
 def batch():
     body = _body()

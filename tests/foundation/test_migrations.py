@@ -79,7 +79,7 @@ def test_reaction_order_migration_keeps_stored_messages(empty_database_url):
                 "INSERT INTO messages (id, product_id, phone_number_id, wamid, direction, type, text, reaction_emoji, forwarded, created_at) "
                 "VALUES (:id, :product, '106540352242922', 'wamid.kept', 'in', 'text', 'hello', :emoji, false, CURRENT_TIMESTAMP)"),
                 {"id": new_id(), "product": product, "emoji": "\U0001F44D"})
-        upgrade()
+        upgrade(revision="0003")
         with db.engine.connect() as conn:
             rows = conn.execute(text("SELECT wamid, text, reaction_emoji, reaction_at FROM messages")).all()
         assert [tuple(row) for row in rows] == [("wamid.kept", "hello", "\U0001F44D", None)]
@@ -122,4 +122,36 @@ def test_media_migration_keeps_stored_messages_and_leaves_their_media_to_the_swe
             rows = conn.execute(text("SELECT wamid, media_id, media_state, media_attempts, media_voice FROM messages")).all()
         assert [tuple(row) for row in rows] == [("wamid.photo", "7100", None, 0, False)]
         assert "ix_messages_media_unfetched" in {ix["name"] for ix in inspect(db.engine).get_indexes("messages")}
+        db.engine.dispose()
+
+
+def test_message_kinds_migration_keeps_contacts_and_messages(empty_database_url):
+    """0014_message_kinds makes a contact's phone number optional (a BSUID may stand in for it) and
+    adds columns to messages and accounts: rows stored before keep their values, new columns start
+    empty, and a contact with only a BSUID can then be stored."""
+    app = create_app(_test_config(empty_database_url))
+    with app.app_context():
+        upgrade(revision="0003")
+        with db.engine.begin() as conn:
+            new_id = (lambda: uuid.uuid4().hex) if conn.dialect.name == "sqlite" else (lambda: str(uuid.uuid4()))
+            product, contact = new_id(), new_id()
+            conn.execute(text("INSERT INTO products (id, name, created_at) VALUES (:id, 'Kept', CURRENT_TIMESTAMP)"), {"id": product})
+            conn.execute(text("INSERT INTO contacts (id, product_id, wa_id, profile_name, created_at, updated_at) "
+                              "VALUES (:id, :product, '16315551181', 'Kerry', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                         {"id": contact, "product": product})
+            conn.execute(text(
+                "INSERT INTO messages (id, product_id, phone_number_id, wamid, direction, type, text, forwarded, created_at) "
+                "VALUES (:id, :product, '106540352242922', 'wamid.kept', 'in', 'text', 'hello', false, CURRENT_TIMESTAMP)"),
+                {"id": new_id(), "product": product})
+        upgrade()
+        with db.engine.begin() as conn:
+            assert [tuple(r) for r in conn.execute(text("SELECT wa_id, user_id, profile_name FROM contacts"))] == [
+                ("16315551181", None, "Kerry")]
+            assert [tuple(r) for r in conn.execute(text("SELECT wamid, text, origin, edited_at, revoked_at FROM messages"))] == [
+                ("wamid.kept", "hello", None, None, None)]
+            conn.execute(text("INSERT INTO contacts (id, product_id, user_id, created_at, updated_at) "
+                              "VALUES (:id, :product, 'US.13491208655302741918', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                         {"id": new_id(), "product": product})
+        indexes = {ix["name"] for ix in inspect(db.engine).get_indexes("messages")}
+        assert "ix_messages_target" in indexes and "ix_messages_reaction_target" not in indexes
         db.engine.dispose()

@@ -33,7 +33,7 @@ def test_reply_bodies_conform_to_meta_send_schema(client, auth, inbox, two_produ
     assert post(client, auth, tenant, body="Hello there").status_code == 200
     quoted = inbox.message(tenant.conversation, text="earlier", wamid="wamid.EARLIER")
     assert post(client, auth, tenant, body="About that", reply_to=str(quoted.id)).status_code == 200
-    bsuid_only = inbox.conversation(tenant.account, wa_id="US.13491208655302741918", name="Elena")
+    bsuid_only = inbox.conversation(tenant.account, user_id="US.13491208655302741918", name="Elena")
     tenant.conversation = bsuid_only
     assert post(client, auth, tenant, body="Hi Elena").status_code == 200
     bodies = _sent_bodies()
