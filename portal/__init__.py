@@ -79,9 +79,9 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
     # Each feature wires its own blueprints, panels and commands.
-    from . import connect, inbox, webhook
+    from . import connect, inbox, message_templates, webhook
 
-    for feature in (connect, webhook, inbox):
+    for feature in (connect, webhook, inbox, message_templates):
         feature.init_app(app)
 
 

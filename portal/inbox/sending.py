@@ -16,6 +16,7 @@ from sqlalchemy import update
 from .. import audit
 from ..extensions import db
 from ..meta.graph import RATE_LIMIT_CODES, TOKEN_INVALID_CODES, WINDOW_CLOSED_CODE, Graph, GraphError
+from ..meta.send_errors import words_for
 from ..models import NEEDS_RECONNECT, OUTBOUND, Conversation, Message, WhatsAppAccount, utcnow
 from ..webhook.statuses import apply_pending_statuses
 from . import queries
@@ -70,9 +71,10 @@ def validate_body(raw: str | None) -> str:
     return body
 
 
-def sending_account(conversation: Conversation) -> WhatsAppAccount:
-    """The product's account of the number the customer wrote to, if it can send now."""
-    if queries.window_closed(conversation, utcnow()):
+def sending_account(conversation: Conversation, template: bool = False) -> WhatsAppAccount:
+    """The product's account of the number the customer wrote to, if it can send now
+    (a template may be sent whether the 24-hour window is open or not)."""
+    if not template and queries.window_closed(conversation, utcnow()):
         raise SendRefused(WINDOW_CLOSED_WORDS, "window_closed")
     account = queries.account_for(conversation.phone_number_id)
     if account is None:
@@ -99,12 +101,7 @@ def create_reply(conversation: Conversation, body: str, user_id, context_wamid: 
 
 def deliver(message: Message, account: WhatsAppAccount) -> Outcome:
     """Send a stored pending message; store its wamid, or its failure in words. Commits."""
-    payload = {
-        "messaging_product": "whatsapp", "recipient_type": "individual", "to": message.contact_wa_id,
-        "type": "text", "text": {"body": message.text, "preview_url": False},
-    }
-    if message.context_wamid:
-        payload["context"] = {"message_id": message.context_wamid}
+    payload = send_payload(message)
     try:
         answer = Graph(account.access_token).post(f"{account.phone_number_id}/messages", json=payload)
         wamid = _wamid(answer)
@@ -117,6 +114,19 @@ def deliver(message: Message, account: WhatsAppAccount) -> Outcome:
     db.session.commit()
     apply_statuses_that_arrived_first(message)
     return Outcome(message)
+
+
+def send_payload(message: Message) -> dict:
+    """The body of POST /{phone_number_id}/messages for a stored message: its text, or the
+    template request kept in `raw` when it was stored (so a retry sends exactly the same)."""
+    payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": message.contact_wa_id}
+    if message.type == "template":
+        payload.update(type="template", template=(message.raw or {}).get("template"))
+    else:
+        payload.update(type="text", text={"body": message.text, "preview_url": False})
+    if message.context_wamid:
+        payload["context"] = {"message_id": message.context_wamid}
+    return payload
 
 
 def retryable(message: Message) -> bool:
@@ -175,6 +185,8 @@ def _failed(message: Message, account: WhatsAppAccount, error: GraphError) -> Ou
         problem, words = "rate_limited", UNREACHABLE_WORDS
     elif error.code in TRANSIENT_CODES:
         problem, words = "rate_limited", TEMPORARY_WORDS
+    elif words_for(error.code):
+        problem, words = "meta", f"{words_for(error.code)} (code {error.code})"
     else:
         problem, words = "meta", f"Meta refused the message: {error.message}" + (f" (code {error.code})" if error.code else "")
     log.info("send of message %s failed: code=%s kind=%s fbtrace_id=%s", message.id, error.code, error.kind, error.fbtrace_id)

@@ -42,14 +42,17 @@ def create_app(overrides: dict | None = None) -> Flask:
         dispatcher.start()
     app.extensions["sandbox"] = Sandbox(world, dispatcher, app.config)
 
-    from . import api, dialog, graph_oauth, graph_whatsapp, phone
+    from . import api, dialog, graph_oauth, graph_whatsapp, phone, templates
+
+    app.extensions["sandbox_templates"] = templates.TemplateStore(app.config["SANDBOX_STATE_FILE"])
 
     csrf = CSRFProtect(app)  # the sandbox's own pages post forms; machine routes are exempt
-    for blueprint in (graph_oauth.bp, graph_whatsapp.bp, api.bp):
+    for blueprint in (graph_oauth.bp, graph_whatsapp.bp, api.bp, templates.bp):
         csrf.exempt(blueprint)
         app.register_blueprint(blueprint)
     app.register_blueprint(dialog.bp)
     app.register_blueprint(phone.bp)
+    app.register_blueprint(templates.controls_bp)
     _errors(app)
     _headers(app)
     return app

@@ -98,6 +98,10 @@ def messages(version, object_id):
     if phone.platform_type != "CLOUD_API":
         raise errors.not_registered()
     recipient, kind, content = _validated_send(data)
+    if kind == "template":  # Meta's template checks; the phone shows the filled-in text
+        from .templates import check_send
+
+        content = dict(content, rendered=check_send(phone.waba_id, content))
     wamid = new_wamid()
     window_open = box.world.window_open(phone.id, recipient)
     if not window_open and kind != "template" and current_app.config["SANDBOX_WINDOW_CLOSED_AS"] == "error":

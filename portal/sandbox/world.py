@@ -390,7 +390,7 @@ def summarize(message: dict) -> str:
     if kind == "location":
         return f"location {body.get('latitude')}, {body.get('longitude')} {body.get('name') or ''}".strip()
     if kind == "template":
-        return f"template {body.get('name')}"
+        return str(body.get("rendered") or f"template {body.get('name')}")
     if kind in ("image", "video", "audio", "document", "sticker"):
         return f"[{kind}] {body.get('caption') or ''}".strip()
     return f"[{kind}]"

@@ -72,3 +72,9 @@ def _account_update(row: dict, value: dict) -> None:
 
 
 _HANDLERS = {"phone_number_quality_update": _quality, "account_update": _account_update}
+
+
+def register(field: str, handler) -> None:
+    """Let another feature act on a field's new events (message templates do), without ingest knowing it.
+    `handler(row, value)` runs in ingest's transaction, once per event ingest inserted."""
+    _HANDLERS[field] = handler
