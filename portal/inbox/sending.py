@@ -186,7 +186,7 @@ def _failed(message: Message, account: WhatsAppAccount, error: GraphError) -> Ou
     elif error.code in TRANSIENT_CODES:
         problem, words = "rate_limited", TEMPORARY_WORDS
     elif words_for(error.code):
-        problem, words = "meta", f"{words_for(error.code)} (code {error.code})"
+        problem, words = "meta", f"{words_for(error.code)} Meta said: {error.message} (code {error.code})"
     else:
         problem, words = "meta", f"Meta refused the message: {error.message}" + (f" (code {error.code})" if error.code else "")
     log.info("send of message %s failed: code=%s kind=%s fbtrace_id=%s", message.id, error.code, error.kind, error.fbtrace_id)
