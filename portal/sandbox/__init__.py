@@ -44,7 +44,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from . import api, dialog, graph_oauth, graph_whatsapp, phone, templates
 
-    app.extensions["sandbox_templates"] = templates.TemplateStore(app.config["SANDBOX_STATE_FILE"])
+    app.extensions["sandbox_templates"] = templates.TemplateStore(app.config["SANDBOX_STATE_FILE"], world.wabas)
 
     csrf = CSRFProtect(app)  # the sandbox's own pages post forms; machine routes are exempt
     for blueprint in (graph_oauth.bp, graph_whatsapp.bp, api.bp, templates.bp):

@@ -31,10 +31,21 @@ REVIEW_EVENTS = ("APPROVED", "REJECTED", "PAUSED", "DISABLED")
 REJECT_REASONS = ("INVALID_FORMAT", "INCORRECT_CATEGORY", "ABUSIVE_CONTENT", "SCAM", "TAG_CONTENT_MISMATCH")
 
 
+def hello_world(waba_id: str) -> dict:
+    """The sample template every new WhatsApp Business Account has at Meta, approved (Meta's OpenAPI example)."""
+    return {"id": str(1192339204654487 + int(waba_id[-6:])), "name": "hello_world", "language": "en_US",
+            "category": "UTILITY", "status": "APPROVED", "parameter_format": "POSITIONAL",
+            "quality_score": {"score": "GREEN"}, "rejected_reason": "NONE", "components": [
+                {"type": "HEADER", "format": "TEXT", "text": "Hello World"},
+                {"type": "BODY", "text": "Welcome and congratulations!! This message demonstrates your ability to send "
+                                         "a WhatsApp message notification from the Cloud API, hosted by Meta."},
+                {"type": "FOOTER", "text": "WhatsApp Business Platform sample message"}]}
+
+
 class TemplateStore:
     """Templates per WABA, in memory (and in a JSON file beside the demo's state file)."""
 
-    def __init__(self, state_file: str | None = None):
+    def __init__(self, state_file: str | None = None, waba_ids=()):
         self.lock = threading.RLock()
         self.path = Path(state_file + ".templates.json") if state_file else None
         self.by_waba: dict[str, list[dict]] = {}
@@ -43,6 +54,8 @@ class TemplateStore:
                 self.by_waba = json.loads(self.path.read_text())
             except ValueError:
                 self.by_waba = {}
+        for waba_id in waba_ids:
+            self.by_waba.setdefault(waba_id, [hello_world(waba_id)])
 
     def save(self) -> None:
         if self.path:
