@@ -119,7 +119,10 @@ def deliver(message: Message, account: WhatsAppAccount) -> Outcome:
 def send_payload(message: Message) -> dict:
     """The body of POST /{phone_number_id}/messages for a stored message: its text, or the
     template request kept in `raw` when it was stored (so a retry sends exactly the same)."""
-    payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": message.contact_wa_id}
+    # A customer known only by a business-scoped user id ("US.134...") is addressed with `recipient`;
+    # `to` takes phone numbers only (Meta's business-scoped user ids reference).
+    to_key = "recipient" if "." in (message.contact_wa_id or "") else "to"
+    payload = {"messaging_product": "whatsapp", "recipient_type": "individual", to_key: message.contact_wa_id}
     if message.type == "template":
         payload.update(type="template", template=(message.raw or {}).get("template"))
     else:

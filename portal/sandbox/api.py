@@ -97,3 +97,13 @@ def quality(phone_id):
     body = _body()
     old, delivery = sandbox().change_quality(phone_id, str(body.get("rating") or ""))
     return jsonify(old=old, new=sandbox().world.phones[phone_id].quality, **_delivery(delivery))
+
+
+@bp.post("/templates/<template_id>/review")
+def template_review(template_id):
+    """Meta's review of a template: {"event": APPROVED|REJECTED|PAUSED|DISABLED, "reason"?}."""
+    body = _body()
+    template, delivery = sandbox().set_template_status(template_id, str(body.get("event") or ""),
+                                                       str(body.get("reason") or ""))
+    return jsonify(template={"id": template.id, "name": template.name, "status": template.status},
+                   **_delivery(delivery))

@@ -4,6 +4,8 @@ reference shape), and template sends checked like Meta's (132001, 132015, 132000
 rendered on the customer's phone."""
 from __future__ import annotations
 
+import pytest
+
 from .conftest import ANA, CARDIO, CARDIO_PHONE, CARDIO_WABA, FLEX, FLEX_WABA, csrf_from, customer_says
 
 GOOD = {"name": "order_update", "language": "en_US", "category": "UTILITY", "components": [
@@ -20,6 +22,12 @@ def _send(meta, token, components, name="order_update"):
     return meta.call("POST", f"{CARDIO_PHONE}/messages", token, json={
         "messaging_product": "whatsapp", "to": ANA, "type": "template",
         "template": {"name": name, "language": {"code": "en_US"}, "components": components}})
+
+
+@pytest.fixture
+def sandbox_config(sandbox_config):
+    """Templates wait for the review on the sandbox's page (as in the demo), not Meta's automatic one."""
+    return dict(sandbox_config, SANDBOX_TEMPLATE_REVIEW="manual")
 
 
 FILLED = [{"type": "header", "parameters": [{"type": "text", "text": "A-17"}]},
@@ -82,3 +90,63 @@ def test_review_sends_the_status_webhook_and_sends_are_checked(meta, box, sbx, r
     response = sbx.post(f"/api/templates/{template_id}/review", json={"event": "PAUSED"})
     assert response.json["delivered"] is True
     assert _send(meta, token, FILLED).json["error"]["code"] == 132015
+
+
+def test_review_api_rejects_pauses_and_disables_with_metas_webhook_fields(meta, sbx, recorder):
+    """Meta's message_template_status_update webhook reference: the category always, the reason
+    when rejected, `other_info` when paused, `disable_info` when disabled."""
+    token = meta.token_for(CARDIO)
+    meta.call("POST", f"{CARDIO_WABA}/subscribed_apps", token)
+    template_id = _create(meta, token).json["id"]
+    refused = sbx.post(f"/api/templates/{template_id}/review", json={"event": "REJECTED", "reason": "BECAUSE"})
+    assert refused.status_code == 400 and "INVALID_FORMAT" in refused.json["error"]
+    assert sbx.post("/api/templates/404/review", json={"event": "APPROVED"}).status_code == 400
+    assert sbx.post(f"/api/templates/{template_id}/review", json={"event": "ARCHIVED"}).status_code == 400
+    for event, reason in (("REJECTED", "SCAM"), ("APPROVED", ""), ("PAUSED", ""), ("DISABLED", "")):
+        answer = sbx.post(f"/api/templates/{template_id}/review", json={"event": event, "reason": reason})
+        assert answer.json["delivered"] is True and answer.json["template"]["status"] == event
+    values = [b["entry"][0]["changes"][0]["value"] for b in recorder.payloads()
+              if b["entry"][0]["changes"][0]["field"] == "message_template_status_update"]
+    assert [(v["event"], v["reason"], v["message_template_category"]) for v in values] == [
+        ("REJECTED", "SCAM", "UTILITY"), ("APPROVED", "NONE", "UTILITY"), ("PAUSED", "NONE", "UTILITY"),
+        ("DISABLED", "NONE", "UTILITY")]
+    assert set(values[2]["other_info"]) == {"title", "description"} and "disable_info" in values[3]
+    listed = meta.call("GET", f"{CARDIO_WABA}/message_templates", token,
+                       query_string={"name": "order_update", "fields": "status,quality_score,rejected_reason"})
+    [row] = listed.json["data"]
+    assert row["status"] == "DISABLED" and row["quality_score"]["score"] == "RED" and row["rejected_reason"] == "NONE"
+    assert _send(meta, token, FILLED).json["error"]["code"] == 132016
+
+
+def test_authentication_and_named_templates(meta, box, sbx):
+    """Meta's authentication templates (Meta writes the text; an OTP button) and named parameters
+    (`body_text_named_params` samples; sends name each value with `parameter_name`)."""
+    token = meta.token_for(CARDIO)
+    otp = _create(meta, token, name="login_code", category="AUTHENTICATION", components=[
+        {"type": "BODY", "add_security_recommendation": True},
+        {"type": "FOOTER", "code_expiration_minutes": 10},
+        {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE", "text": "Copy code"}]}])
+    assert otp.status_code == 200, otp.json
+    no_button = _create(meta, token, name="login_two", category="AUTHENTICATION",
+                        components=[{"type": "BODY", "add_security_recommendation": True}])
+    assert no_button.status_code == 400
+    named = _create(meta, token, name="named_one", parameter_format="NAMED", components=[
+        {"type": "BODY", "text": "Hi {{first_name}}, your class is on {{day}} at the gym.",
+         "example": {"body_text_named_params": [{"param_name": "first_name", "example": "Ana"},
+                                                {"param_name": "day", "example": "Friday"}]}}])
+    assert named.status_code == 200, named.json
+    positional_samples = _create(meta, token, name="named_two", parameter_format="NAMED", components=[
+        {"type": "BODY", "text": "Hi {{first_name}}, see you.", "example": {"body_text": [["Ana"]]}}])
+    assert positional_samples.status_code == 400
+    [login] = meta.call("GET", f"{CARDIO_WABA}/message_templates", token,
+                        query_string={"name": "login_code", "fields": "components"}).json["data"]
+    assert login["components"][0]["text"].startswith("{{1}} is your verification code.")
+    for template_id in (otp.json["id"], named.json["id"]):
+        sbx.post(f"/api/templates/{template_id}/review", json={"event": "APPROVED"})
+    sent = _send(meta, token, [{"type": "body", "parameters": [
+        {"type": "text", "parameter_name": "day", "text": "Monday"},
+        {"type": "text", "parameter_name": "first_name", "text": "Ana"}]}], name="named_one")
+    assert sent.status_code == 200
+    customer_says(box, CARDIO_PHONE, ANA)
+    phone = sbx.get(f"/phone?number={CARDIO_PHONE}&customer={ANA}").get_data(as_text=True)
+    assert "Hi Ana, your class is on Monday at the gym." in phone
