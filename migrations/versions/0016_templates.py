@@ -1,7 +1,7 @@
 """message templates per product and WhatsApp Business Account
 
 Revision ID: 0016_templates
-Revises: 0004
+Revises: 0019_session_version (main's head; the lead re-chains at merge)
 Create Date: 2026-12-01 10:00:00
 
 A new table only: existing data is untouched.
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0016_templates'
-down_revision = '0004'
+down_revision = '0019_session_version'
 branch_labels = None
 depends_on = None
 

@@ -99,6 +99,15 @@ def quality(phone_id):
     return jsonify(old=old, new=sandbox().world.phones[phone_id].quality, **_delivery(delivery))
 
 
+@bp.post("/age")
+def age():
+    """The customer's last message becomes `hours` old (default 25: the 24-hour window closes)."""
+    body = _body()
+    number, customer = str(body.get("number") or ""), str(body.get("from") or "")
+    window_open = sandbox().age_conversation(number, customer, body.get("hours", 25))
+    return jsonify(number=number, customer=customer, window_open=window_open)
+
+
 @bp.post("/templates/<template_id>/review")
 def template_review(template_id):
     """Meta's review of a template: {"event": APPROVED|REJECTED|PAUSED|DISABLED, "reason"?}."""
