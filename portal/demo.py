@@ -70,6 +70,8 @@ def build_sandbox(instance_path: str):
         "PORTAL_ENV": "demo",
         "PORTAL_WEBHOOK_URL": os.environ.get("PORTAL_WEBHOOK_URL") or f"{demo_url('PORTAL_PORT')}/webhook",
         "SANDBOX_STATE_FILE": os.environ.get("SANDBOX_STATE_FILE", str(Path(instance_path) / "sandbox-state.json")),
+        # The demo's person plays Meta's reviewer on the sandbox's templates page.
+        "SANDBOX_TEMPLATE_REVIEW": os.environ.get("SANDBOX_TEMPLATE_REVIEW", "manual"),
     })
 
 

@@ -148,7 +148,7 @@ def retry_message(conversation_id, message_id):
     if not sending.retryable(message):
         return render_error(409, "Cannot retry", "This message was already accepted by WhatsApp or cannot be sent again.")
     try:
-        account = sending.sending_account(conv)
+        account = sending.sending_account(conv, template=message.type == "template")
     except sending.SendRefused as refused:
         return _refused(conv, refused, None, "")
     if not sending.claim_for_retry(message):

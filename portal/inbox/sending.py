@@ -16,6 +16,7 @@ from sqlalchemy import update
 from .. import audit
 from ..extensions import db
 from ..meta.graph import RATE_LIMIT_CODES, TOKEN_INVALID_CODES, WINDOW_CLOSED_CODE, Graph, GraphError
+from ..meta.send_errors import words_for
 from ..models import NEEDS_RECONNECT, OUTBOUND, Conversation, Message, WhatsAppAccount, utcnow
 from ..webhook.statuses import apply_pending_statuses
 from . import queries
@@ -70,9 +71,10 @@ def validate_body(raw: str | None) -> str:
     return body
 
 
-def sending_account(conversation: Conversation) -> WhatsAppAccount:
-    """The product's account of the number the customer wrote to, if it can send now."""
-    if queries.window_closed(conversation, utcnow()):
+def sending_account(conversation: Conversation, template: bool = False) -> WhatsAppAccount:
+    """The product's account of the number the customer wrote to, if it can send now
+    (a template may be sent whether the 24-hour window is open or not)."""
+    if not template and queries.window_closed(conversation, utcnow()):
         raise SendRefused(WINDOW_CLOSED_WORDS, "window_closed")
     account = queries.account_for(conversation.phone_number_id)
     if account is None:
@@ -99,13 +101,9 @@ def create_reply(conversation: Conversation, body: str, user_id, context_wamid: 
 
 def deliver(message: Message, account: WhatsAppAccount) -> Outcome:
     """Send a stored pending message; store its wamid, or its failure in words. Commits."""
-    payload = {"messaging_product": "whatsapp", "recipient_type": "individual", **_recipient(message)}
-    if message.context_wamid:
-        payload["context"] = {"message_id": message.context_wamid}
+    payload = send_payload(message)
     try:
-        if message.type == "text":
-            payload.update(type="text", text={"body": message.text, "preview_url": False})
-        else:  # a media reply: uploaded to Meta (if it is not yet), then sent by media id
+        if message.type not in ("text", "template"):  # a media reply: uploaded to Meta (if it is not yet), then sent by media id
             from ..media.uploads import outbound_content
 
             payload.update(outbound_content(message, account))
@@ -129,6 +127,20 @@ def _recipient(message: Message) -> dict:
     if conversation is not None:
         return conversation.contact.recipient
     return {"to": message.contact_wa_id}
+
+
+def send_payload(message: Message) -> dict:
+    """The body of POST /{phone_number_id}/messages for a stored message, without its content for
+    media (uploaded first, see deliver): its text, or the template request kept in `raw` when it
+    was stored (so a retry sends exactly the same)."""
+    payload = {"messaging_product": "whatsapp", "recipient_type": "individual", **_recipient(message)}
+    if message.type == "template":
+        payload.update(type="template", template=(message.raw or {}).get("template"))
+    elif message.type == "text":
+        payload.update(type="text", text={"body": message.text, "preview_url": False})
+    if message.context_wamid:
+        payload["context"] = {"message_id": message.context_wamid}
+    return payload
 
 
 def retryable(message: Message) -> bool:
@@ -187,6 +199,8 @@ def _failed(message: Message, account: WhatsAppAccount, error: GraphError) -> Ou
         problem, words = "rate_limited", UNREACHABLE_WORDS
     elif error.code in TRANSIENT_CODES:
         problem, words = "rate_limited", TEMPORARY_WORDS
+    elif words_for(error.code):
+        problem, words = "meta", f"{words_for(error.code)} Meta said: {error.message} (code {error.code})"
     else:
         problem, words = "meta", f"Meta refused the message: {error.message}" + (f" (code {error.code})" if error.code else "")
     log.info("send of message %s failed: code=%s kind=%s fbtrace_id=%s", message.id, error.code, error.kind, error.fbtrace_id)

@@ -7,11 +7,12 @@ from .inbox import (
     INBOUND, ORIGIN_BUSINESS_APP, ORIGIN_HISTORY, OUTBOUND, STATUS_RANK, TARGETING_TYPES, Contact, Conversation,
     Message, PendingStatus,
 )
+from .templates import MessageTemplate
 from .users import MANAGER_ROLES, ROLES, Membership, Product, User
 
 __all__ = [
     "AccountEvent", "AuditEvent", "CONNECTED", "ConnectAttempt", "Contact", "Conversation",
-    "DataDeletionRequest", "INBOUND", "MANAGER_ROLES", "Membership", "Message", "NEEDS_RECONNECT",
+    "DataDeletionRequest", "INBOUND", "MANAGER_ROLES", "Membership", "Message", "MessageTemplate", "NEEDS_RECONNECT",
     "ORIGIN_BUSINESS_APP", "ORIGIN_HISTORY", "OUTBOUND", "PendingStatus", "Product", "ROLES", "RejectedWebhook", "STATUS_RANK", "TARGETING_TYPES", "TenantScoped",
     "UnroutedChange", "User", "WebhookDelivery", "WhatsAppAccount", "utcnow",
 ]

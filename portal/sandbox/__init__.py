@@ -43,7 +43,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.extensions["sandbox"] = Sandbox(world, dispatcher, app.config)
 
     from . import (api, dialog, graph_media, graph_oauth, graph_profile, graph_send, graph_templates,
-                   graph_whatsapp, phone)
+                   graph_whatsapp, phone, template_review)
 
     csrf = CSRFProtect(app)  # the sandbox's own pages post forms; machine routes are exempt
     for blueprint in (graph_oauth.bp, graph_send.bp, graph_media.bp, graph_templates.bp, graph_profile.bp,
@@ -52,6 +52,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.register_blueprint(dialog.bp)
     app.register_blueprint(phone.bp)
+    app.register_blueprint(template_review.bp)
     _errors(app)
     _headers(app)
     _versions(app)

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 from . import graph_errors, payloads
 from .delivery import Delivery, Dispatcher, signed_request
 from .media import sample_pdf, sample_png, sample_video, sample_voice_note
-from .world import Customer, PhoneNumber, World, new_wamid
+from .world import Customer, PhoneNumber, Template, World, new_wamid
 
 CUSTOMER_KINDS = ("text", "image", "voice", "video", "document", "location", "reaction")
 # What a customer's media message carries: the message type, its MIME type, sample bytes.
@@ -22,6 +22,8 @@ CUSTOMER_MEDIA = {
     "document": ("document", "application/pdf", lambda n: sample_pdf(f"Sandbox document {n + 1}")),
 }
 QUALITY_RATINGS = ("GREEN", "YELLOW", "RED", "UNKNOWN")
+TEMPLATE_EVENTS = ("APPROVED", "REJECTED", "PAUSED", "DISABLED")  # what Meta's review (or later quality) decides
+REJECT_REASONS = ("INVALID_FORMAT", "INCORRECT_CATEGORY", "ABUSIVE_CONTENT", "SCAM", "TAG_CONTENT_MISMATCH")
 MAX_BATCH = 1000  # Meta sends at most 1000 updates per POST
 
 
@@ -160,20 +162,45 @@ class Sandbox:
     # --- templates ----------------------------------------------------------------
 
     def review_template(self, waba_id: str, template, rejected: bool = False) -> None:
-        """Meta reviews a new template a moment after it is created, and says so by webhook."""
+        """Meta reviews a new template a moment after it is created, and says so by webhook.
+        With SANDBOX_TEMPLATE_REVIEW=manual it stays PENDING until someone reviews it on the
+        sandbox's templates page (or `POST /api/templates/<id>/review`)."""
+        if self.settings["SANDBOX_TEMPLATE_REVIEW"] == "manual":
+            return
         event = "REJECTED" if rejected else "APPROVED"
         reason = "INVALID_FORMAT" if rejected else "NONE"
 
         def happen():
-            self.world.set_template_status(waba_id, template.id, event)
+            self.world.set_template_status(waba_id, template.id, event, reason)
 
         if self.app_id not in self.world.wabas[waba_id].subscribed_apps:
             happen()
             return
         delay = self.settings["SANDBOX_STATUS_DELAYS"][0]
-        body = payloads.envelope(waba_id, [payloads.template_status_change(template, event, reason)],
-                                 self.world.now() + int(delay))
+        at = self.world.now() + int(delay)
+        body = payloads.envelope(waba_id, [payloads.template_status_change(template, event, reason, at)], at)
         self.dispatcher.schedule(delay, body, f"template {template.name} {event}", on_due=happen)
+
+    def set_template_status(self, template_id: str, event: str,
+                            reason: str = "NONE") -> tuple[Template, Delivery | None]:
+        """Control: Meta approves, rejects (with a reason), pauses or disables a template now, and
+        sends `message_template_status_update` (None when no app is subscribed to its WABA)."""
+        event = event.upper()
+        if event not in TEMPLATE_EVENTS:
+            raise SandboxInputError(f"The review is one of {', '.join(TEMPLATE_EVENTS)}.")
+        reason = (reason or "NONE").upper() if event == "REJECTED" else "NONE"
+        if event == "REJECTED" and reason not in REJECT_REASONS:
+            raise SandboxInputError(f"A rejection's reason is one of {', '.join(REJECT_REASONS)}.")
+        found = self.world.template_by_id(str(template_id))
+        if found is None:
+            raise SandboxInputError(f"No sandbox template {template_id!r}.")
+        waba_id, template = found
+        self.world.set_template_status(waba_id, template.id, event, reason)
+        if self.app_id not in self.world.wabas[waba_id].subscribed_apps:
+            return template, None  # it still happens at Meta; the portal just does not hear of it
+        at = self.world.now()
+        body = payloads.envelope(waba_id, [payloads.template_status_change(template, event, reason, at)], at)
+        return template, self.dispatcher.deliver(body, f"template {template.name} {event}")
 
     # --- controls -----------------------------------------------------------------
 

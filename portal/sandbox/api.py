@@ -117,3 +117,13 @@ def age():
     number, customer = str(body.get("number") or ""), str(body.get("from") or "")
     window_open = sandbox().age_conversation(number, customer, body.get("hours", 25))
     return jsonify(number=number, customer=customer, window_open=window_open)
+
+
+@bp.post("/templates/<template_id>/review")
+def template_review(template_id):
+    """Meta's review of a template: {"event": APPROVED|REJECTED|PAUSED|DISABLED, "reason"?}."""
+    body = _body()
+    template, delivery = sandbox().set_template_status(template_id, str(body.get("event") or ""),
+                                                       str(body.get("reason") or ""))
+    return jsonify(template={"id": template.id, "name": template.name, "status": template.status},
+                   **_delivery(delivery))

@@ -5,7 +5,8 @@ errata), then against the world: the recipient (`to` a phone number, or
 `recipient` a business-scoped user id), media ids that exist, a reaction or
 reply naming a message of this conversation, a template that is approved in
 that language with the right number of parameters (132000, 132001, 132015,
-132016), and the 24-hour window (131047).
+132016), and the 24-hour window (131047). A template send reaches the customer
+phone as its filled-in text.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from flask import Blueprint, current_app, g, jsonify
 from . import graph_errors as errors
 from . import openapi
 from .graph_auth import json_field, owned, params, require_token, sandbox
-from .world import MESSAGING, Customer, new_wamid
+from .world import MESSAGING, Customer, Template, new_wamid
 
 bp = Blueprint("sandbox_send", __name__)
 
@@ -48,6 +49,8 @@ def messages(version, object_id):
     kind = body.get("type", "text")
     content = body.get(kind)
     _check_content(phone, customer, kind, content)
+    if kind == "template":  # checked like Meta; the customer's phone shows the filled-in text
+        content = dict(content, rendered=rendered(check_template(phone.waba_id, content), content))
     _check_context(phone.id, customer, body.get("context"))
     window_open = box.world.window_open(phone.id, customer.wa_id)
     if not window_open and kind != "template" and current_app.config["SANDBOX_WINDOW_CLOSED_AS"] == "error":
@@ -105,8 +108,6 @@ def _check_content(phone, customer: Customer, kind: str, content) -> None:
     elif kind == "reaction":
         if not world.knows_message(phone.id, customer.wa_id, str(content.get("message_id") or "")):
             raise errors.invalid_parameter("reaction['message_id'] is not a message of this conversation")
-    elif kind == "template":
-        check_template(phone.waba_id, content)
 
 
 def _check_context(phone_id: str, customer: Customer, context) -> None:
@@ -116,7 +117,7 @@ def _check_context(phone_id: str, customer: Customer, context) -> None:
         raise errors.invalid_parameter("context['message_id'] is not a message of this conversation")
 
 
-def check_template(waba_id: str, content: dict) -> None:
+def check_template(waba_id: str, content: dict) -> Template:
     """The template must exist in that language, be approved, and get one parameter per variable."""
     name, language = str(content.get("name")), str((content.get("language") or {}).get("code"))
     world = sandbox().world
@@ -140,6 +141,30 @@ def check_template(waba_id: str, content: dict) -> None:
         if len(given.get(part, [])) != expected:
             raise errors.template_params(f"{part}: expected number of params ({expected}) does not match "
                                          f"received number of params ({len(given.get(part, []))})")
+    return template
+
+
+def rendered(template: Template, content: dict) -> str:
+    """What the customer's phone shows: header, body and footer with the values filled in
+    (positional values in order, named ones by `parameter_name`); a media header as [image]."""
+    given = {str(c.get("type", "")).lower(): c.get("parameters") or [] for c in content.get("components") or []
+             if str(c.get("type", "")).lower() in ("header", "body")}
+    lines = []
+    for component in template.components:
+        part = str(component.get("type", "")).lower()
+        text = component.get("text") or ""
+        if part in ("header", "body") and text:
+            names = list(dict.fromkeys(PLACEHOLDER.findall(text)))
+            values = {}
+            for name, parameter in zip(names, given.get(part, [])):
+                if isinstance(parameter, dict):
+                    values[str(parameter.get("parameter_name") or name)] = str(parameter.get("text", ""))
+            lines.append(PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text))
+        elif part == "header":
+            lines.append(f"[{str(component.get('format', 'media')).lower()}]")
+        elif part == "footer" and text:
+            lines.append(text)
+    return "\n".join(lines)
 
 
 def _answer(body: dict, customer: Customer, wamid: str, kind: str) -> dict:

@@ -151,12 +151,21 @@ def reaction_message(wa_id: str, wamid: str, at: int, message_id: str, emoji: st
     return {"from": wa_id, "id": wamid, "timestamp": str(at), "type": "reaction", "reaction": reaction}
 
 
-def template_status_change(template, event: str, reason: str = "NONE") -> dict:
-    """`message_template_status_update` (WABA-level: no phone number), Meta's template webhook reference."""
-    return {"field": "message_template_status_update", "value": {
+def template_status_change(template, event: str, reason: str = "NONE", at: int | None = None) -> dict:
+    """`message_template_status_update` (WABA-level: no phone number), Meta's
+    message_template_status_update webhook reference: the category always, `disable_info` when
+    disabled, `other_info` when paused (Meta pauses a template its customers block or report)."""
+    value = {
         "event": event,
         "message_template_id": int(template.id),
         "message_template_name": template.name,
         "message_template_language": template.language,
         "reason": reason,
-    }}
+        "message_template_category": template.category,
+    }
+    if event == "DISABLED":
+        value["disable_info"] = {"disable_date": str(at or 0)}
+    elif event == "PAUSED":
+        value["other_info"] = {"title": "FIRST_PAUSE",
+                               "description": "Your template was paused: customers blocked or reported it."}
+    return {"field": "message_template_status_update", "value": value}

@@ -45,6 +45,9 @@ def load_settings(overrides: dict | None = None) -> dict:
         # "status": it is accepted and then fails with a 131047 status webhook.
         "SANDBOX_WINDOW_CLOSED_AS": env("SANDBOX_WINDOW_CLOSED_AS", "error"),
         "SANDBOX_STATE_FILE": env("SANDBOX_STATE_FILE", None),
+        # Meta's review of a new template: "auto" (approved a moment later, or rejected when its
+        # name holds "reject") or "manual" (PENDING until reviewed on the sandbox's templates page).
+        "SANDBOX_TEMPLATE_REVIEW": env("SANDBOX_TEMPLATE_REVIEW", "auto"),
         # Webhook payloads: "current" (business-scoped user ids, usernames; Meta since April 2026)
         # or "legacy" (before: wa_id only), so the portal stays tested against both.
         "SANDBOX_WEBHOOK_SHAPE": env("SANDBOX_WEBHOOK_SHAPE", "current"),
@@ -67,6 +70,8 @@ def load_settings(overrides: dict | None = None) -> dict:
         raise SandboxRefused("SANDBOX_WEBHOOK_SHAPE must be 'current' or 'legacy'")
     if isinstance(settings["SANDBOX_GRAPH_VERSIONS"], str):
         settings["SANDBOX_GRAPH_VERSIONS"] = tuple(v.strip() for v in settings["SANDBOX_GRAPH_VERSIONS"].split(",") if v.strip())
+    if settings["SANDBOX_TEMPLATE_REVIEW"] not in ("auto", "manual"):
+        raise SandboxRefused("SANDBOX_TEMPLATE_REVIEW must be 'auto' or 'manual'")
     if settings["SANDBOX_WINDOW_CLOSED_AS"] not in ("error", "status"):
         raise SandboxRefused("SANDBOX_WINDOW_CLOSED_AS must be 'error' or 'status'")
     return settings

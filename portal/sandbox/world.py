@@ -122,6 +122,9 @@ class Template:
     status: str  # APPROVED, PENDING, REJECTED, PAUSED, DISABLED
     components: list[dict]
     parameter_format: str = "POSITIONAL"
+    rejected_reason: str = "NONE"  # Meta's reason while REJECTED (INVALID_FORMAT, SCAM...)
+    quality: str = "UNKNOWN"  # quality_score.score: GREEN, YELLOW, RED or UNKNOWN
+    quality_at: int = 0  # quality_score.date: unix time the score was last set
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,9 @@ class World:
         self.last_inbound = saved.get("last_inbound", {})
         self.conversations = saved.get("conversations", {})
         self.outbound = saved.get("outbound", {})
+        for waba_id, templates in saved.get("templates", {}).items():
+            if waba_id in self.wabas:
+                self.templates[waba_id] = {t["id"]: Template(**t) for t in templates}
 
     def save(self) -> None:
         """Write the mutable state (demo only); called after every change."""
@@ -204,6 +210,7 @@ class World:
                 "last_inbound": self.last_inbound,
                 "conversations": self.conversations,
                 "outbound": self.outbound,
+                "templates": {w: [asdict(t) for t in ts.values()] for w, ts in self.templates.items()},
             }
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.state_file.with_suffix(".tmp")
@@ -464,7 +471,8 @@ class World:
                      status: str = "APPROVED", parameter_format: str = "POSITIONAL") -> Template:
         with self.lock:
             template = Template(str(8100000000000000 + secrets.randbelow(10**15)), name, language, category,
-                                status, components, parameter_format)
+                                status, components, parameter_format,
+                                quality="GREEN" if status == "APPROVED" else "UNKNOWN", quality_at=self.now())
             self.templates.setdefault(waba_id, {})[template.id] = template
             return template
 
@@ -482,12 +490,26 @@ class World:
                 del self.templates[waba_id][tid]
             return len(doomed)
 
-    def set_template_status(self, waba_id: str, template_id: str, status: str) -> Template:
-        """Control: Meta reviewed, paused or disabled a template."""
+    def set_template_status(self, waba_id: str, template_id: str, status: str, reason: str = "NONE") -> Template:
+        """Meta reviewed, paused or disabled a template (a rejection keeps its reason)."""
         with self.lock:
             template = self.templates[waba_id][template_id]
             template.status = status
-            return template
+            template.rejected_reason = reason if status == "REJECTED" else "NONE"
+            if status == "APPROVED" and template.quality == "UNKNOWN":
+                template.quality, template.quality_at = "GREEN", self.now()
+            elif status in ("PAUSED", "DISABLED"):  # Meta pauses and disables templates for low quality
+                template.quality, template.quality_at = "RED", self.now()
+        self.save()
+        return template
+
+    def template_by_id(self, template_id: str) -> tuple[str, Template] | None:
+        """(WABA id, template) of a template id, in any WABA (the sandbox's review controls)."""
+        with self.lock:
+            for waba_id, templates in self.templates.items():
+                if template_id in templates:
+                    return waba_id, templates[template_id]
+        return None
 
 
 def new_wamid() -> str:
@@ -506,7 +528,7 @@ def summarize(message: dict) -> str:
     if kind == "location":
         return f"location {body.get('latitude')}, {body.get('longitude')} {body.get('name') or ''}".strip()
     if kind == "template":
-        return f"template {body.get('name')}"
+        return str(body.get("rendered") or f"template {body.get('name')}")
     if kind in ("image", "video", "audio", "document", "sticker"):
         return f"[{kind}] {body.get('caption') or ''}".strip()
     return f"[{kind}]"

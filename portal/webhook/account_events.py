@@ -97,3 +97,9 @@ def _value_errors(row: dict, value: dict) -> None:
 
 _HANDLERS = {"phone_number_quality_update": _quality, "account_update": _account_update,
              "messages": _value_errors, "smb_message_echoes": _value_errors, "history": _history_errors}
+
+
+def register(field: str, handler) -> None:
+    """Let another feature act on a field's new events (message templates do), without ingest knowing it.
+    `handler(row, value)` runs in ingest's transaction, once per event ingest inserted."""
+    _HANDLERS[field] = handler

@@ -91,7 +91,7 @@ def test_template_is_reviewed_then_sendable(meta, box, recorder):
     [review] = [p for p in recorder.payloads() if p["entry"][0]["changes"][0]["field"] != "messages"]
     assert review["entry"][0]["changes"][0] == {"field": "message_template_status_update", "value": {
         "event": "APPROVED", "message_template_id": int(created.json["id"]), "message_template_name": "order_ready",
-        "message_template_language": "en_US", "reason": "NONE"}}
+        "message_template_language": "en_US", "reason": "NONE", "message_template_category": "UTILITY"}}
     assert meta.call("POST", f"{CARDIO_PHONE}/messages", token, json=send).status_code == 200
     listed = meta.call("GET", f"{CARDIO_WABA}/message_templates", token,
                        query_string={"name": "order_ready", "fields": "name,status,language"}).json["data"]

@@ -11,7 +11,7 @@ import pytest
 
 from portal import create_app
 from portal.extensions import db
-from portal.models import Contact, Conversation, Membership, Message, WhatsAppAccount, utcnow
+from portal.models import Contact, Conversation, Membership, Message, MessageTemplate, WhatsAppAccount, utcnow
 from tests.conftest import _test_config
 
 
@@ -30,7 +30,10 @@ def _objects_of(product, owner_membership):
     message = Message(product_id=product.id, conversation_id=conversation.id, phone_number_id=account.phone_number_id,
                       contact_wa_id=contact.wa_id, wamid=f"wamid.{suffix}", direction="in", type="image",
                       media_id="media-1", media_mime_type="image/png", sent_at=utcnow())
-    db.session.add(message)
+    template = MessageTemplate(product_id=product.id, business_account_id="waba-a", meta_id=f"tpl-{suffix}",
+                               name="order_update", language="en_US", category="UTILITY", status="APPROVED",
+                               components=[{"type": "BODY", "text": "Hello {{1}}, thanks"}])
+    db.session.add_all([message, template])
     db.session.commit()
     return {
         "membership_id": owner_membership.id,
@@ -38,6 +41,7 @@ def _objects_of(product, owner_membership):
         "conversation_id": conversation.id,
         "message_id": message.id,
         "contact_id": contact.id,
+        "template_id": template.id,
     }
 
 
@@ -80,3 +84,4 @@ def test_member_of_other_product_gets_404_for_its_objects(client, auth, make_pro
     assert db.session.get(WhatsAppAccount, objects["account_id"]).access_token.startswith("EAAobjectmatrixtoken")
     assert db.session.get(Membership, objects["membership_id"]).role == "owner"
     assert db.session.get(Message, objects["message_id"]) is not None
+    assert db.session.get(MessageTemplate, objects["template_id"]).status == "APPROVED"
