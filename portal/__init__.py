@@ -79,9 +79,9 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
     # Each feature wires its own blueprints, panels and commands.
-    from . import connect, inbox, webhook
+    from . import api, connect, inbox, outgoing, webhook
 
-    for feature in (connect, webhook, inbox):
+    for feature in (connect, webhook, inbox, api, outgoing):
         feature.init_app(app)
 
 

@@ -52,6 +52,10 @@ DEFAULTS: dict[str, object] = {
     # database, or the PostgreSQL database itself; memory:// in tests.
     "JOBS_URL": None,
     "JOBS_IMMEDIATE": None,  # run jobs at once in the enqueuing thread (default: only in tests)
+    # Outgoing webhooks to private/loopback addresses (default: only in demo and test).
+    "OUTGOING_WEBHOOKS_ALLOW_PRIVATE": None,
+    "OUTGOING_WEBHOOK_TIMEOUT": 10.0,  # seconds for one delivery attempt
+    "API_RATE_LIMIT": "120 per minute",  # per API key
     "LOG_LEVEL": "INFO",
     "LOG_FORMAT": None,  # json (production) or text (demo, test)
     "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug's scrypt defaults (n=2**15)
@@ -68,8 +72,8 @@ DEMO_META = {
 
 WEBHOOK_PROCESSING_MODES = ("journal", "inline")
 INT_KEYS = ("FEED_POLL_SECONDS", "WEBHOOK_MAX_BYTES")
-BOOL_KEYS = ("META_SEND_READ_RECEIPTS", "JOBS_IMMEDIATE")
-FLOAT_KEYS = ("META_HTTP_TIMEOUT",)
+BOOL_KEYS = ("META_SEND_READ_RECEIPTS", "JOBS_IMMEDIATE", "OUTGOING_WEBHOOKS_ALLOW_PRIVATE")
+FLOAT_KEYS = ("META_HTTP_TIMEOUT", "OUTGOING_WEBHOOK_TIMEOUT")
 
 
 class ConfigError(RuntimeError):
@@ -110,6 +114,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         cfg[key] = _number(cfg, key, float)
     if cfg["JOBS_IMMEDIATE"] is None:
         cfg["JOBS_IMMEDIATE"] = env_name == "test" and not cfg.get("JOBS_URL")
+    if cfg["OUTGOING_WEBHOOKS_ALLOW_PRIVATE"] is None:
+        cfg["OUTGOING_WEBHOOKS_ALLOW_PRIVATE"] = env_name in ("demo", "test")
     for key in BOOL_KEYS:
         cfg[key] = _flag(cfg, key)
     cfg["TOKEN_ENCRYPTION_KEYS"] = _parse_keys(cfg["TOKEN_ENCRYPTION_KEYS"])

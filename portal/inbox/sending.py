@@ -15,6 +15,7 @@ from sqlalchemy import update
 
 from .. import audit
 from ..extensions import db
+from ..outgoing import events as outgoing_events
 from ..meta.graph import RATE_LIMIT_CODES, TOKEN_INVALID_CODES, WINDOW_CLOSED_CODE, Graph, GraphError
 from ..models import NEEDS_RECONNECT, OUTBOUND, Conversation, Message, WhatsAppAccount, utcnow
 from ..webhook.statuses import apply_pending_statuses
@@ -97,14 +98,21 @@ def create_reply(conversation: Conversation, body: str, user_id, context_wamid: 
     return message
 
 
-def deliver(message: Message, account: WhatsAppAccount) -> Outcome:
-    """Send a stored pending message; store its wamid, or its failure in words. Commits."""
+def text_payload(message: Message) -> dict:
+    """The Graph request of a text message (and the message it replies to)."""
     payload = {
         "messaging_product": "whatsapp", "recipient_type": "individual", "to": message.contact_wa_id,
         "type": "text", "text": {"body": message.text, "preview_url": False},
     }
     if message.context_wamid:
         payload["context"] = {"message_id": message.context_wamid}
+    return payload
+
+
+def deliver(message: Message, account: WhatsAppAccount, payload: dict | None = None) -> Outcome:
+    """Send a stored pending message (a text, unless another Graph `payload` is given); store its
+    wamid, or its failure in words. Commits; a sent message records its message.sent event with it."""
+    payload = payload or text_payload(message)
     try:
         answer = Graph(account.access_token).post(f"{account.phone_number_id}/messages", json=payload)
         wamid = _wamid(answer)
@@ -114,6 +122,7 @@ def deliver(message: Message, account: WhatsAppAccount) -> Outcome:
     message.status = "sent"
     message.status_at = utcnow()
     message.error_code = message.error_title = None
+    outgoing_events.record_message_sent(message)
     db.session.commit()
     apply_statuses_that_arrived_first(message)
     return Outcome(message)

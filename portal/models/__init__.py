@@ -3,12 +3,13 @@ from .accounts import CONNECTED, NEEDS_RECONNECT, WhatsAppAccount
 from .audit import AuditEvent
 from .base import TenantScoped, utcnow
 from .events import AccountEvent, ConnectAttempt, DataDeletionRequest, RejectedWebhook, UnroutedChange, WebhookDelivery
+from .integrations import ApiKey, IdempotentRequest, OutgoingDelivery, OutgoingEndpoint, OutgoingEvent
 from .inbox import INBOUND, OUTBOUND, STATUS_RANK, Contact, Conversation, Message, PendingStatus
 from .users import MANAGER_ROLES, ROLES, Membership, Product, User
 
 __all__ = [
-    "AccountEvent", "AuditEvent", "CONNECTED", "ConnectAttempt", "Contact", "Conversation",
-    "DataDeletionRequest", "INBOUND", "MANAGER_ROLES", "Membership", "Message", "NEEDS_RECONNECT",
-    "OUTBOUND", "PendingStatus", "Product", "ROLES", "RejectedWebhook", "STATUS_RANK", "TenantScoped",
+    "AccountEvent", "ApiKey", "AuditEvent", "CONNECTED", "ConnectAttempt", "Contact", "Conversation",
+    "DataDeletionRequest", "INBOUND", "IdempotentRequest", "MANAGER_ROLES", "Membership", "Message", "NEEDS_RECONNECT",
+    "OUTBOUND", "OutgoingDelivery", "OutgoingEndpoint", "OutgoingEvent", "PendingStatus", "Product", "ROLES", "RejectedWebhook", "STATUS_RANK", "TenantScoped",
     "UnroutedChange", "User", "WebhookDelivery", "WhatsAppAccount", "utcnow",
 ]

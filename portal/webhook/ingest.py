@@ -34,6 +34,7 @@ from ..meta import payloads
 from ..meta.payloads import Change
 from ..models import INBOUND, STATUS_RANK, AccountEvent, Contact, Conversation, Message, UnroutedChange, WhatsAppAccount
 from ..models.base import utcnow
+from ..outgoing import from_ingest as outgoing
 from . import account_events, statuses
 from .fastsql import FastBulkUpdate, FastFind, FastInsert, FastLookup, new_ids, stored_form
 from .upsert import insert_ignoring_conflicts
@@ -157,6 +158,8 @@ class _Batch:
         self.statuses: list[dict] = []
         self.events: dict[str, dict] = {}  # event_key -> row
         self.unrouted: dict[str, dict] = {}  # change_key -> row
+        self.new_messages: list[dict] = []  # rows this batch inserted (for outgoing webhooks)
+        self.new_events: list[dict] = []
 
     def keep_unrouted(self, change: Change) -> None:
         self.unrouted[change.key] = {
@@ -226,11 +229,13 @@ class _Batch:
                 returning=events.c.event_key,
             )
             outcome.events = len(inserted)
-            account_events.apply_side_effects([self.events[key] for (key,) in inserted])
+            self.new_events = [self.events[key] for (key,) in inserted]
+            account_events.apply_side_effects(self.new_events)
         if self.unrouted:
             insert_ignoring_conflicts(conn, unrouted, sorted(self.unrouted.values(), key=lambda r: r["change_key"]), ["change_key"])
             outcome.unrouted = len(self.unrouted)
             outcome.unrouted_keys = set(self.unrouted)
+        outgoing.record_batch(conn, self.new_messages, self.statuses, self.new_events, self.contact_names)
         return outcome
 
     def _write_messages(self, conn, outcome: Outcome) -> None:
@@ -256,6 +261,7 @@ class _Batch:
         outcome.messages = len(inserted)
         outcome.duplicates = len(rows) - len(inserted)
         new_rows = [row for row in rows if (row["product_id"], row["wamid"]) in inserted]
+        self.new_messages = new_rows
         if new_rows:
             product_of = {stored: product_id for product_id, stored in products.items()}
             _apply_reactions(conn, [r for r in new_rows if r["type"] == "reaction"], product_of)
