@@ -15,9 +15,9 @@ from sqlalchemy import update
 
 from .. import audit
 from ..extensions import db
-from ..outgoing import events as outgoing_events
 from ..meta.graph import RATE_LIMIT_CODES, TOKEN_INVALID_CODES, WINDOW_CLOSED_CODE, Graph, GraphError
 from ..models import NEEDS_RECONNECT, OUTBOUND, Conversation, Message, WhatsAppAccount, utcnow
+from ..outgoing import events as outgoing_events
 from ..webhook.statuses import apply_pending_statuses
 from . import queries
 

@@ -248,3 +248,27 @@ def test_owner_adds_an_endpoint_in_the_ui_and_sees_the_secret_once(app, client, 
     agent = app.test_client()
     auth.as_member(a.product, role="agent", client=agent)
     assert agent.get(f"/p/{a.product.id}/hooks").status_code == 403
+
+
+def test_account_and_template_events_from_meta(client, runner, tenants, receiver):
+    """phone_number_quality_update and message_template_status_update, as Meta's "Webhooks: WhatsApp
+    Business Account" reference shows them, reach account.alert and template.status endpoints."""
+    from tests.webhook.payloads import field_change
+
+    a, _ = tenants
+    add_hook(runner, a.product, receiver.url, "account.alert", "template.status")
+    waba = a.account.business_account_id
+    body = envelope(
+        field_change("phone_number_quality_update", {"display_phone_number": "15550783881", "event": "FLAGGED",
+                                                     "current_limit": "TIER_10K"}),
+        field_change("message_template_status_update", {"event": "APPROVED", "message_template_id": 594425479261596,
+                                                        "message_template_name": "booking_confirmed",
+                                                        "message_template_language": "es", "reason": "NONE"}),
+        waba_id=waba)
+    assert post_signed(client, body).status_code == 200
+    by_type = {e["type"]: e["data"] for e in receiver.events()}
+    assert by_type["account.alert"]["field"] == "phone_number_quality_update"
+    assert by_type["account.alert"]["value"]["event"] == "FLAGGED"
+    assert by_type["template.status"]["value"]["message_template_name"] == "booking_confirmed"
+    assert post_signed(client, body).status_code == 200  # Meta again: no new events
+    assert len(receiver.received) == 2
