@@ -12,6 +12,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..inbox import queries, sending
 from ..models import NEEDS_RECONNECT, OUTBOUND, Contact, Conversation, Message, WhatsAppAccount, utcnow
+from ..models.base import uuid7
 from ..outgoing import events as outgoing_events
 from ..tenancy import current_product_id
 from ..webhook.upsert import insert_ignoring_conflicts
@@ -71,11 +72,11 @@ def conversation_for(account: WhatsAppAccount, wa_id: str) -> Conversation:
     inserts: the webhook may make the same contact at the same moment."""
     conn = db.session.connection()
     product_id, now = current_product_id(), utcnow()
-    insert_ignoring_conflicts(conn, Contact.__table__, [{"id": uuid.uuid4(), "product_id": product_id, "wa_id": wa_id,
+    insert_ignoring_conflicts(conn, Contact.__table__, [{"id": uuid7(), "product_id": product_id, "wa_id": wa_id,
                                                          "created_at": now, "updated_at": now}], ["product_id", "wa_id"])
     contact = db.session.execute(select(Contact).where(Contact.wa_id == wa_id)).scalar_one()
     inserted = insert_ignoring_conflicts(conn, Conversation.__table__, [{
-        "id": uuid.uuid4(), "product_id": product_id, "phone_number_id": account.phone_number_id,
+        "id": uuid7(), "product_id": product_id, "phone_number_id": account.phone_number_id,
         "contact_id": contact.id, "unread_count": 0, "created_at": now}],
         ["product_id", "phone_number_id", "contact_id"], returning=Conversation.__table__.c.id)
     conversation = existing_conversation(account, contact)

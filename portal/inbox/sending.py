@@ -178,6 +178,9 @@ def _failed(message: Message, account: WhatsAppAccount, error: GraphError) -> Ou
         account.mark_needs_reconnect(f"Meta refused the token (code {error.code}) while sending a message.")
         audit.record("account.needs_reconnect", product_id=account.product_id,
                      phone_number_id=account.phone_number_id, code=error.code)
+        outgoing_events.record(account.product_id, "account.alert", {
+            "field": "needs_reconnect", "phone_number_id": account.phone_number_id,
+            "business_account_id": account.business_account_id, "value": {"reason": words, "code": error.code}})
     elif error.rate_limited:
         problem, words = "rate_limited", RATE_LIMIT_WORDS
     elif error.kind in ("timeout", "network", "http"):

@@ -272,3 +272,19 @@ def test_account_and_template_events_from_meta(client, runner, tenants, receiver
     assert by_type["template.status"]["value"]["message_template_name"] == "booking_confirmed"
     assert post_signed(client, body).status_code == 200  # Meta again: no new events
     assert len(receiver.received) == 2
+
+
+@responses.activate
+def test_a_token_meta_refuses_while_sending_is_an_account_alert(client, runner, tenants, receiver):
+    from tests.api.conftest import GRAPH
+
+    a, _ = tenants
+    add_hook(runner, a.product, receiver.url, "account.alert", "message.sent")
+    responses.post(f"{GRAPH}/{a.account.phone_number_id}/messages", status=401, json={"error": {
+        "message": "Error validating access token: Session has expired", "type": "OAuthException", "code": 190,
+        "fbtrace_id": "T"}})
+    body = client.post("/api/v1/messages", headers=a.headers, json={"to": a.contact.wa_id, "text": "hi"}).get_json()
+    assert body["status"] == "failed" and body["error"]["code"] == "reconnect_required"
+    [event] = receiver.events()
+    assert event["type"] == "account.alert" and event["data"]["field"] == "needs_reconnect"
+    assert event["data"]["phone_number_id"] == a.account.phone_number_id
