@@ -11,14 +11,18 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import IdempotentRequest, Message
+from ..jobs import crontab, periodic
+from ..models import IdempotentRequest, Message, utcnow
 from .errors import ApiError
 
 MAX_KEY = 255
+KEPT_FOR = timedelta(hours=24)  # a retry comes within minutes; a day is what Stripe keeps too
 
 
 @dataclass
@@ -68,3 +72,11 @@ def abandon(record: IdempotentRequest) -> None:
     if record.message_id is None:
         db.session.delete(db.session.merge(record))
         db.session.commit()
+
+
+@periodic(crontab(minute="17"))
+def forget_old_keys() -> None:
+    """Idempotency keys older than KEPT_FOR are forgotten (every product, hourly)."""
+    db.session.execute(delete(IdempotentRequest).where(IdempotentRequest.created_at < utcnow() - KEPT_FOR)
+                       .execution_options(all_products=True, synchronize_session=False))
+    db.session.commit()

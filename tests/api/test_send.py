@@ -240,3 +240,21 @@ def test_two_concurrent_identical_posts_send_once(app, api_tenants):
     assert len(responses.calls) == 1
     outbound = [m for m in _all(Message) if m.direction == "out"]
     assert len(outbound) == 1
+
+
+@responses.activate
+def test_idempotency_keys_are_forgotten_after_a_day(client, api_tenants):
+    from portal.api.idempotency import forget_old_keys
+
+    a, _ = api_tenants
+    graph_sent(a, "wamid.K1")
+    graph_sent(a, "wamid.K2")
+    headers = {**a.headers, "Idempotency-Key": "daily-1"}
+    first = client.post("/api/v1/messages", headers=headers, json={"to": a.contact.wa_id, "text": "x"}).get_json()
+    [record] = _all(IdempotentRequest)
+    record.created_at = utcnow() - timedelta(hours=25)
+    db.session.commit()
+    forget_old_keys()
+    assert _all(IdempotentRequest) == []
+    again = client.post("/api/v1/messages", headers=headers, json={"to": a.contact.wa_id, "text": "x"}).get_json()
+    assert again["id"] != first["id"] and len(responses.calls) == 2
