@@ -97,7 +97,7 @@ def template_payload(wa_id: str, template: dict) -> dict:
     if template.get("parameters"):
         body["components"] = [{"type": "body", "parameters": [{"type": "text", "text": value}
                                                                 for value in template["parameters"]]}]
-    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": wa_id, "type": "template",
+    return {"messaging_product": "whatsapp", "recipient_type": "individual", **_address(wa_id), "type": "template",
             "template": body}
 
 
@@ -108,7 +108,12 @@ def media_payload(wa_id: str, media: dict) -> dict:
     for field in ("caption", "filename"):
         if media.get(field):
             body[field] = media[field]
-    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": wa_id, "type": kind, kind: body}
+    return {"messaging_product": "whatsapp", "recipient_type": "individual", **_address(wa_id), "type": kind, kind: body}
+
+
+def _address(wa_id: str) -> dict:
+    """A customer known only by a business-scoped user id is addressed with `recipient` (as inbox replies are)."""
+    return {"recipient": wa_id} if "." in wa_id else {"to": wa_id}
 
 
 def store_pending(conversation: Conversation, wa_id: str, data: dict, kind: str) -> Message:

@@ -100,8 +100,11 @@ def create_reply(conversation: Conversation, body: str, user_id, context_wamid: 
 
 def text_payload(message: Message) -> dict:
     """The Graph request of a text message (and the message it replies to)."""
+    # A customer known only by a business-scoped user id ("US.134...") is addressed with `recipient`;
+    # `to` takes phone numbers only (Meta's business-scoped user ids reference).
+    to_key = "recipient" if "." in (message.contact_wa_id or "") else "to"
     payload = {
-        "messaging_product": "whatsapp", "recipient_type": "individual", "to": message.contact_wa_id,
+        "messaging_product": "whatsapp", "recipient_type": "individual", to_key: message.contact_wa_id,
         "type": "text", "text": {"body": message.text, "preview_url": False},
     }
     if message.context_wamid:

@@ -44,12 +44,14 @@ class User(UserMixin, db.Model):
         return select(cls).where(func.lower(cls.email) == cls.normalize_email(email))
 
     def products(self):
-        """The products this user is a member of, by name (the product switcher)."""
+        """The products this user is a member of, by name (the product switcher). Across products on
+        purpose, on every page: the user's own memberships are the scope here, not the product in view."""
         return (
             select(Product)
             .join(Membership, Membership.product_id == Product.id)
             .where(Membership.user_id == self.id)
             .order_by(Product.name)
+            .execution_options(all_products=True)
         )
 
 

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 from . import graph_errors, payloads
 from .delivery import Delivery, Dispatcher, signed_request
 from .media import sample_png
-from .world import PhoneNumber, World, new_wamid
+from .world import Customer, PhoneNumber, World, new_wamid
 
 CUSTOMER_KINDS = ("text", "image", "location", "reaction")
 QUALITY_RATINGS = ("GREEN", "YELLOW", "RED", "UNKNOWN")
@@ -44,6 +44,11 @@ class Sandbox:
         if not wa_id.isdigit() or not 6 <= len(wa_id) <= 15:
             raise SandboxInputError("The customer must be a WhatsApp id: 6 to 15 digits, country code first.")
         return self.world.customers.get(wa_id) or f"+{wa_id}"
+
+    @property
+    def shape(self) -> str:
+        """"current" (BSUIDs, usernames) or "legacy" (before April 2026): SANDBOX_WEBHOOK_SHAPE."""
+        return self.settings["SANDBOX_WEBHOOK_SHAPE"]
 
     def subscribed(self, phone: PhoneNumber) -> bool:
         """Meta sends a WABA's webhooks to an app only once the app subscribed to it."""
@@ -84,23 +89,26 @@ class Sandbox:
     def customer_writes(self, phone_id: str, wa_id: str, kind: str, **content) -> tuple[dict, Delivery | None]:
         """A customer sends one message to a number; delivered at once (None when the WABA is not subscribed)."""
         phone = self.phone(phone_id)
-        name = self.customer_name(wa_id)
+        self.customer_name(wa_id)
+        customer = self.world.customer(phone.id, wa_id)
         message = self.build_customer_message(phone, wa_id, kind, **content)
         self.world.record_message(phone.id, wa_id, message, inbound=True)
-        body = payloads.envelope(phone.waba_id, [payloads.message_change(phone, wa_id, name, message)], self.world.now())
-        return message, self._deliver(phone, body)
+        change = payloads.message_change(phone, customer, message, self.shape)
+        body = payloads.envelope(phone.waba_id, [change], self.world.now())
+        return change["value"]["messages"][0], self._deliver(phone, body)
 
     def customer_batch(self, phone_id: str, wa_id: str, count: int) -> tuple[int, Delivery | None]:
         """`count` texts from one customer in ONE webhook POST (one change each), as Meta batches."""
         phone = self.phone(phone_id)
-        name = self.customer_name(wa_id)
+        self.customer_name(wa_id)
+        customer = self.world.customer(phone.id, wa_id)
         if not 1 <= count <= MAX_BATCH:
             raise SandboxInputError(f"A batch holds 1 to {MAX_BATCH} messages.")
         changes = []
         for number in range(1, count + 1):
             message = self.build_customer_message(phone, wa_id, "text", text=f"Batch message {number} of {count}")
             self.world.record_message(phone.id, wa_id, message, inbound=True, save=False)
-            changes.append(payloads.message_change(phone, wa_id, name, message))
+            changes.append(payloads.message_change(phone, customer, message, self.shape))
         self.world.save()
         return count, self._deliver(phone, payloads.envelope(phone.waba_id, changes, self.world.now()))
 
@@ -114,12 +122,14 @@ class Sandbox:
 
     # --- the business sent a message -------------------------------------------
 
-    def after_send(self, phone: PhoneNumber, recipient: str, wamid: str) -> None:
-        """Schedule sent, delivered and read, each its own webhook, a moment apart."""
-        for status, delay in zip(("sent", "delivered", "read"), self.settings["SANDBOX_STATUS_DELAYS"]):
+    def after_send(self, phone: PhoneNumber, recipient: Customer, wamid: str, kind: str = "text") -> None:
+        """Schedule sent, delivered and read, each its own webhook, a moment apart. A reaction the
+        business sends gets only `sent` (Meta's reaction reference: no delivered or read for reactions)."""
+        statuses = ("sent",) if kind == "reaction" else ("sent", "delivered", "read")
+        for status, delay in zip(statuses, self.settings["SANDBOX_STATUS_DELAYS"]):
             self._schedule_status(phone, recipient, wamid, status, delay)
 
-    def after_failed_send(self, phone: PhoneNumber, recipient: str, wamid: str) -> None:
+    def after_failed_send(self, phone: PhoneNumber, recipient: Customer, wamid: str) -> None:
         """Outside the window (in "status" mode): accepted, then a failed status with 131047."""
         self._schedule_status(phone, recipient, wamid, "failed", self.settings["SANDBOX_STATUS_DELAYS"][0],
                               errors=[graph_errors.WINDOW_CLOSED_STATUS_ERROR])
@@ -131,9 +141,28 @@ class Sandbox:
         if not self.subscribed(phone):
             happen()  # it still happens at Meta; the portal just does not hear of it
             return
-        change = payloads.status_change(phone, wamid, status, recipient, self.world.now() + int(delay), errors)
+        change = payloads.status_change(phone, wamid, status, recipient, self.world.now() + int(delay), errors,
+                                        self.shape)
         body = payloads.envelope(phone.waba_id, [change], self.world.now() + int(delay))
         self.dispatcher.schedule(delay, body, f"status {status}", on_due=happen)
+
+    # --- templates ----------------------------------------------------------------
+
+    def review_template(self, waba_id: str, template, rejected: bool = False) -> None:
+        """Meta reviews a new template a moment after it is created, and says so by webhook."""
+        event = "REJECTED" if rejected else "APPROVED"
+        reason = "INVALID_FORMAT" if rejected else "NONE"
+
+        def happen():
+            self.world.set_template_status(waba_id, template.id, event)
+
+        if self.app_id not in self.world.wabas[waba_id].subscribed_apps:
+            happen()
+            return
+        delay = self.settings["SANDBOX_STATUS_DELAYS"][0]
+        body = payloads.envelope(waba_id, [payloads.template_status_change(template, event, reason)],
+                                 self.world.now() + int(delay))
+        self.dispatcher.schedule(delay, body, f"template {template.name} {event}", on_due=happen)
 
     # --- controls -----------------------------------------------------------------
 

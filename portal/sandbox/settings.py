@@ -45,6 +45,13 @@ def load_settings(overrides: dict | None = None) -> dict:
         # "status": it is accepted and then fails with a 131047 status webhook.
         "SANDBOX_WINDOW_CLOSED_AS": env("SANDBOX_WINDOW_CLOSED_AS", "error"),
         "SANDBOX_STATE_FILE": env("SANDBOX_STATE_FILE", None),
+        # Webhook payloads: "current" (business-scoped user ids, usernames; Meta since April 2026)
+        # or "legacy" (before: wa_id only), so the portal stays tested against both.
+        "SANDBOX_WEBHOOK_SHAPE": env("SANDBOX_WEBHOOK_SHAPE", "current"),
+        # Graph versions the sandbox answers; any other answers Meta's unknown-version error.
+        "SANDBOX_GRAPH_VERSIONS": env("SANDBOX_GRAPH_VERSIONS", "v22.0,v23.0,v24.0,v25.0,v26.0"),
+        # Check every Graph answer against Meta's OpenAPI document (a mismatch becomes a 500 naming it).
+        "SANDBOX_CHECK_RESPONSES": env("SANDBOX_CHECK_RESPONSES", env_name == "test") in (True, "1", "true"),
         "SANDBOX_TRANSPORT": None,  # tests inject a callable (see delivery.py)
         "SANDBOX_BACKGROUND": True,  # deliver scheduled webhooks from a thread
         "SECRET_KEY": secrets.token_urlsafe(32),
@@ -52,10 +59,14 @@ def load_settings(overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
-        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "MAX_CONTENT_LENGTH": 101 * 1024 * 1024,  # media uploads: documents up to 100 MB
     }
     settings.update(overrides)
     settings["PORTAL_ENV"] = env_name
+    if settings["SANDBOX_WEBHOOK_SHAPE"] not in ("current", "legacy"):
+        raise SandboxRefused("SANDBOX_WEBHOOK_SHAPE must be 'current' or 'legacy'")
+    if isinstance(settings["SANDBOX_GRAPH_VERSIONS"], str):
+        settings["SANDBOX_GRAPH_VERSIONS"] = tuple(v.strip() for v in settings["SANDBOX_GRAPH_VERSIONS"].split(",") if v.strip())
     if settings["SANDBOX_WINDOW_CLOSED_AS"] not in ("error", "status"):
         raise SandboxRefused("SANDBOX_WINDOW_CLOSED_AS must be 'error' or 'status'")
     return settings

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import graph_errors as errors
-from .seed import BUSINESSES, CUSTOMERS
+from .seed import BUSINESSES, CUSTOMERS, PHONE_HIDDEN, SAMPLE_TEMPLATES, USERNAMES
 
 CODE_TTL = 600  # seconds an authorization code may wait for its exchange
 SHORT_LIVED = 2 * 3600  # a user token straight from the code exchange
@@ -27,6 +27,8 @@ DATA_ACCESS = 90 * 86400
 WINDOW = 24 * 3600  # the customer service window
 REGISTER_LIMIT = 10  # register attempts per number (per 72 hours at Meta)
 HISTORY = 200  # messages kept per conversation
+MEDIA_ID_TTL = 30 * 86400  # an uploaded or received media id answers for about 30 days
+MEDIA_URL_TTL = 5 * 60  # a media URL from GET /{media-id} works for 5 minutes
 
 MANAGEMENT = "whatsapp_business_management"
 MESSAGING = "whatsapp_business_messaging"
@@ -106,6 +108,31 @@ class Media:
     mime_type: str
     sha256: str
     data: bytes
+    created_at: int = 0
+
+
+@dataclass
+class Template:
+    """A message template of one WABA (`/{waba}/message_templates`)."""
+
+    id: str
+    name: str
+    language: str
+    category: str
+    status: str  # APPROVED, PENDING, REJECTED, PAUSED, DISABLED
+    components: list[dict]
+    parameter_format: str = "POSITIONAL"
+
+
+@dataclass(frozen=True)
+class Customer:
+    """Who a customer is to one business: phone number (wa_id), business-scoped user id, username."""
+
+    wa_id: str
+    name: str
+    user_id: str  # the BSUID, e.g. "US.13491208655302741918"
+    username: str | None
+    phone_hidden: bool
 
 
 class World:
@@ -126,6 +153,9 @@ class World:
         self.last_inbound: dict[str, int] = {}  # "phone|wa_id" -> unix time the customer last wrote
         self.conversations: dict[str, list[dict]] = {}  # "phone|wa_id" -> messages, oldest first
         self.outbound: dict[str, str] = {}  # wamid -> "phone|wa_id"
+        self.templates: dict[str, dict[str, Template]] = {}  # waba id -> template id -> template
+        self.profiles: dict[str, dict] = {}  # phone id -> whatsapp_business_profile fields
+        self.app_tokens: set[str] = set()  # client_credentials tokens (the app acting as itself)
         self._seed()
         self._load()
 
@@ -138,6 +168,11 @@ class World:
                 self.wabas[waba_id] = Waba(waba_id, waba_name, business_id, [p[0] for p in phones])
                 for phone_id, display, verified_name, platform in phones:
                     self.phones[phone_id] = PhoneNumber(phone_id, waba_id, display, verified_name, platform)
+                    self.profiles[phone_id] = {"about": "Hello from the Meta sandbox", "vertical": "OTHER",
+                                               "messaging_product": "whatsapp", "websites": [], "profile_picture_url": ""}
+                self.templates[waba_id] = {}
+                for t_name, t_language, t_category, t_components in SAMPLE_TEMPLATES:
+                    self.add_template(waba_id, t_name, t_language, t_category, t_components, status="APPROVED")
 
     def _load(self) -> None:
         if not self.state_file or not self.state_file.exists():
@@ -192,6 +227,26 @@ class World:
             return self.business_of(self.media[object_id].phone_id)
         return None
 
+    def customer(self, phone_id: str, wa_id: str) -> Customer:
+        """A customer as one number's business sees them (BSUIDs differ per business portfolio)."""
+        business_id = self.business_of(phone_id) or ""
+        digest = hashlib.sha256(f"{business_id}|{wa_id}".encode()).hexdigest()
+        return Customer(wa_id, self.customers.get(wa_id) or f"+{wa_id}", f"US.{int(digest[:16], 16):020d}",
+                        USERNAMES.get(wa_id), wa_id in PHONE_HIDDEN)
+
+    def customer_by_user_id(self, phone_id: str, user_id: str) -> Customer | None:
+        """The customer behind a BSUID, for a send from `phone_id` (None: no such user for this business)."""
+        for wa_id in self.customers:
+            customer = self.customer(phone_id, wa_id)
+            if customer.user_id == user_id:
+                return customer
+        return None
+
+    def knows_message(self, phone_id: str, wa_id: str, wamid: str) -> bool:
+        """Whether `wamid` is a message of this conversation (either direction)."""
+        with self.lock:
+            return any(m["id"] == wamid for m in self.conversations.get(f"{phone_id}|{wa_id}", []))
+
     def waba_of(self, phone_id: str) -> Waba:
         return self.wabas[self.phones[phone_id].waba_id]
 
@@ -243,6 +298,13 @@ class World:
         token = Token(value, business.id, kind, user_id, list(scopes), self.now(), expires_at)
         self.tokens[value] = token
         return token
+
+    def issue_app_token(self) -> str:
+        """grant_type=client_credentials: an app token (`APPID|<random>`), valid until the secret changes."""
+        with self.lock:
+            value = f"{self.app_id}|{_random(27)}"
+            self.app_tokens.add(value)
+            return value
 
     def check_token(self, value: str) -> Token:
         """The token if it is valid now; else Meta's 190 error (unknown, expired or revoked)."""
@@ -369,9 +431,53 @@ class World:
         with self.lock:
             media_id = str(7100000000000000 + secrets.randbelow(10**15))
             sha256 = base64.b64encode(hashlib.sha256(data).digest()).decode()
-            media = Media(media_id, phone_id, mime_type, sha256, data)
+            media = Media(media_id, phone_id, mime_type, sha256, data, self.now())
             self.media[media.id] = media
             return media
+
+    def live_media(self, media_id: str) -> Media | None:
+        """The media if its id still answers (ids live about 30 days, then are gone as if deleted)."""
+        with self.lock:
+            media = self.media.get(media_id)
+            if media is not None and self.now() - media.created_at >= MEDIA_ID_TTL:
+                del self.media[media_id]
+                return None
+            return media
+
+    def delete_media(self, media_id: str) -> bool:
+        with self.lock:
+            return self.media.pop(media_id, None) is not None
+
+    # --- templates -------------------------------------------------------------
+
+    def add_template(self, waba_id: str, name: str, language: str, category: str, components: list[dict],
+                     status: str = "APPROVED", parameter_format: str = "POSITIONAL") -> Template:
+        with self.lock:
+            template = Template(str(8100000000000000 + secrets.randbelow(10**15)), name, language, category,
+                                status, components, parameter_format)
+            self.templates.setdefault(waba_id, {})[template.id] = template
+            return template
+
+    def find_templates(self, waba_id: str, name: str | None = None, language: str | None = None) -> list[Template]:
+        with self.lock:
+            return [t for t in self.templates.get(waba_id, {}).values()
+                    if (name is None or t.name == name) and (language is None or t.language == language)]
+
+    def delete_templates(self, waba_id: str, name: str, template_id: str | None = None) -> int:
+        """Delete every language of `name` (or only the one with `template_id`); returns how many."""
+        with self.lock:
+            doomed = [t.id for t in self.find_templates(waba_id, name)
+                      if template_id is None or t.id == template_id]
+            for tid in doomed:
+                del self.templates[waba_id][tid]
+            return len(doomed)
+
+    def set_template_status(self, waba_id: str, template_id: str, status: str) -> Template:
+        """Control: Meta reviewed, paused or disabled a template."""
+        with self.lock:
+            template = self.templates[waba_id][template_id]
+            template.status = status
+            return template
 
 
 def new_wamid() -> str:
