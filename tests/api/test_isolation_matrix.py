@@ -79,3 +79,36 @@ def test_from_another_products_number_is_refused(client, api_tenants):
     answer = client.post("/api/v1/messages", headers=a.headers,
                          json={"to": a.contact.wa_id, "from": b.account.phone_number_id, "text": "hi"})
     assert answer.status_code == 422 and answer.get_json()["error"]["code"] == "unknown_from"
+
+
+@pytest.mark.parametrize(("rule", "method", "params"), ROUTES)
+def test_every_tenant_statement_of_an_api_route_names_the_keys_product(client, api_tenants, rule, method, params):
+    """As tests/security/test_sql_scope.py does for product pages: each SQL statement that reaches a
+    tenant table (ORM, Core or text) names product_id and carries only the key's product."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from portal.tenancy import _flushing, _tenant_tables, names_product
+
+    a, b = api_tenants
+    url = _fill(rule, _objects(a))
+    captured = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        options = context.execution_options if context is not None else {}
+        if not (_flushing.get() or options.get("all_products") or options.get("tenant_row_refresh")):
+            captured.append((statement, parameters))
+
+    event.listen(Engine, "before_cursor_execute", capture)
+    try:
+        body = {"to": "+591 7999 0000", "template": {"name": "hello_world", "language": "en_US"}}
+        answer = client.open(url, method=method, headers=a.headers, json=body)
+    finally:
+        event.remove(Engine, "before_cursor_execute", capture)
+    assert answer.status_code in (200, 202), answer.get_data(as_text=True)
+    statements = [(sql, p) for sql, p in captured if _tenant_tables().search(sql)]
+    assert statements
+    for sql, parameters in statements:
+        assert "product_id" in sql, sql
+        assert names_product(parameters, a.product.id), sql
+        assert not names_product(parameters, b.product.id), sql
