@@ -4,14 +4,18 @@ from logging.config import fileConfig
 from flask import current_app
 
 from alembic import context
+from portal.observability import logging_configured
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Interpret the config file for Python logging, unless the portal configured it already
+# (`flask db upgrade`, the demo): fileConfig would replace the root logger's handlers, and with
+# them the portal's redacting one, so OAuth codes, tokens and the app secret in request lines
+# would be written as they are.
+if not logging_configured():
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

@@ -33,3 +33,10 @@ def render_migration_item(type_, obj, autogen_context):
     if type_ == "type" and isinstance(obj, EncryptedText):
         return "sa.Text()"
     return False
+
+
+def include_in_migrations(name, type_, parent_names) -> bool:
+    """Autogenerate's filter: the job engine's queue tables (huey_*, migration 0004) belong to Huey's
+    storage, not to the models, and are never dropped or diffed."""
+    return not (type_ == "table" and name and name.startswith("huey_"))
+

@@ -60,4 +60,4 @@ def init_app(app):
     def _unexpected(error):
         db.session.rollback()
         log.error("unhandled error on %s %s: %s", request.method, request.path, type(error).__name__, exc_info=error)
-        return render_error(500, InternalServerError.name, "Something went wrong on our side. It has been logged; please try again.")
+        return render_error(500, InternalServerError().name, "Something went wrong on our side. It has been logged; please try again.")

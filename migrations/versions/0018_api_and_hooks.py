@@ -2,7 +2,7 @@
 the event outbox and the delivery log
 
 Revision ID: 0018_api_and_hooks
-Revises: 0004
+Revises: 0019_session_version (was 0004; re-chained after merging main, which has 0019)
 Create Date: 2026-11-30 04:04:58
 
 New tables only: existing data is untouched.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0018_api_and_hooks'
-down_revision = '0004'
+down_revision = '0019_session_version'
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ import re
 
 from flask import Response, stream_with_context
 
-from ..meta.graph import Graph, GraphError
+from ..meta.graph import Graph, GraphError, check_media_id
 from ..models import NEEDS_RECONNECT, Message
 from . import queries
 
@@ -26,7 +26,7 @@ def download(message: Message) -> Response:
         raise MediaUnavailable("The number that received this media is not connected now; reconnect it to download media.")
     graph = Graph(account.access_token)
     try:
-        info = graph.get(message.media_id)
+        info = graph.get(check_media_id(message.media_id))
         url = info.get("url")
         if not isinstance(url, str) or not url.startswith(("https://", "http://")):
             raise MediaUnavailable("Meta did not say where this media is.")

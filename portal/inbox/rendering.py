@@ -28,10 +28,10 @@ def message_html(text: str | None) -> Markup:
     escaped = str(escape(text))
 
     def link(match: re.Match) -> str:
-        url = match.group(0)
-        trail = ""
-        while url and url[-1] in _TRAILING:
-            url, trail = url[:-1], url[-1] + trail
+        # One rstrip, not a character at a time: that loop copied the URL once per trailing
+        # character, and a message of nothing but punctuation made every view quadratic.
+        url = match.group(0).rstrip(_TRAILING)
+        trail = match.group(0)[len(url):]
         if url.endswith("&amp") or url.endswith("&lt") or url.endswith("&gt"):
             return match.group(0)
         return f'<a href="{url}" rel="noopener noreferrer nofollow" target="_blank">{url}</a>{trail}'

@@ -49,7 +49,7 @@ def add_member_view():
     if not form.validate_on_submit():
         flash("Enter the email of an existing user and a role.", "error")
         return redirect(url_for(".members"), 303)
-    return _apply(lambda: add_member(current_product().id, form.email.data, form.role.data), "Member added.")
+    return _apply(lambda: add_member(current_product().id, form.email.data, form.role.data, actor=current_membership()), "Member added.")
 
 
 @product_bp.route("/members/<uuid:membership_id>/role", methods=["POST"])
@@ -59,7 +59,7 @@ def change_role_view(membership_id):
     form = RoleForm()
     if not form.validate_on_submit():
         abort(400, "Choose one of the roles.")
-    return _apply(lambda: change_role(membership, form.role.data), "Role changed.")
+    return _apply(lambda: change_role(membership, form.role.data, actor=current_membership()), "Role changed.")
 
 
 @product_bp.route("/members/<uuid:membership_id>/remove", methods=["POST"])
@@ -67,7 +67,7 @@ def change_role_view(membership_id):
 def remove_member_view(membership_id):
     # The button posts only its CSRF token, which CSRFProtect checked before this view.
     membership = get_or_404(Membership, membership_id)
-    return _apply(lambda: remove_member(membership), "Member removed.")
+    return _apply(lambda: remove_member(membership, actor=current_membership()), "Member removed.")
 
 
 def _apply(change, success: str):

@@ -10,19 +10,35 @@
     python -m portal.sandbox resend
     python -m portal.sandbox expire|revoke|remove-app BUSINESS_ID
     python -m portal.sandbox quality PHONE_NUMBER_ID GREEN|YELLOW|RED
+    python -m portal.sandbox age --number 4100000000000001 --from 15551230001 [--hours 25]
+
+Every command but serve talks to the sandbox on SANDBOX_PORT (5001), or --sandbox-url / SANDBOX_URL.
 """
 from __future__ import annotations
-
-import os
 
 import click
 import requests
 
-DEFAULT_URL = "http://127.0.0.1:5001"
+from ..config import ConfigError, demo_port, demo_url
+
+
+def _default_url() -> str:
+    """The sandbox of `make run`: on SANDBOX_PORT, like the demo starts it."""
+    try:
+        return demo_url("SANDBOX_PORT")
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+
+
+def _default_port() -> int:
+    try:
+        return demo_port("SANDBOX_PORT")
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
 
 
 @click.group()
-@click.option("--sandbox-url", envvar="SANDBOX_URL", default=DEFAULT_URL, show_default=True,
+@click.option("--sandbox-url", envvar="SANDBOX_URL", default=_default_url, show_default="http://127.0.0.1:$SANDBOX_PORT",
               help="Where the sandbox runs (for every command but serve).")
 @click.pass_context
 def cli(ctx, sandbox_url):
@@ -32,7 +48,7 @@ def cli(ctx, sandbox_url):
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=int(os.environ.get("SANDBOX_PORT", "5001")), show_default=True, type=int)
+@click.option("--port", default=_default_port, show_default="$SANDBOX_PORT or 5001", type=int)
 def serve(host, port):
     """Run the sandbox (PORTAL_ENV must be demo or test)."""
     from werkzeug.serving import run_simple
@@ -166,6 +182,19 @@ def quality(ctx, phone_number_id, rating):
     """Change a number's quality rating (sends phone_number_quality_update)."""
     answer = _call(ctx, "POST", f"/numbers/{phone_number_id}/quality", {"rating": rating.upper()})
     _say_delivery(answer, f"quality {answer['old']} -> {answer['new']}")
+
+
+@cli.command()
+@click.option("--number", required=True, help="phone_number_id of the business number")
+@click.option("--from", "sender", required=True, help="the customer's wa_id (digits)")
+@click.option("--hours", default=25.0, show_default=True, type=click.FloatRange(min=0, max=24 * 365),
+              help="how long ago the customer's last message is to have been written")
+@click.pass_context
+def age(ctx, number, sender, hours):
+    """Move a customer's last message back in time (past 24 hours: the window closes)."""
+    answer = _call(ctx, "POST", "/age", {"number": number, "from": sender, "hours": hours})
+    state = "open" if answer["window_open"] else "closed"
+    click.echo(f"last message from {sender} to {number} is now {hours:g} h old: the 24-hour window is {state}")
 
 
 if __name__ == "__main__":

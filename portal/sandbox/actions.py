@@ -177,6 +177,22 @@ class Sandbox:
         body = payloads.envelope(phone.waba_id, [payloads.quality_change(phone, old, rating)], self.world.now())
         return old, self._deliver(phone, body)
 
+    def age_conversation(self, phone_id: str, wa_id: str, hours) -> bool:
+        """The customer's last message to this number becomes `hours` old; answers whether the
+        24-hour window is still open (a send after it closed answers 131047, as at Meta)."""
+        phone = self.phone(phone_id)
+        try:
+            hours = float(hours)
+        except (TypeError, ValueError):
+            raise SandboxInputError("hours must be a number") from None
+        if not 0 <= hours <= 24 * 365:
+            raise SandboxInputError("hours must be from 0 to 8760 (a year)")
+        try:
+            self.world.age_last_inbound(phone.id, str(wa_id or ""), hours)
+        except KeyError:
+            raise SandboxInputError("That customer has not written to this number yet.") from None
+        return self.world.window_open(phone.id, str(wa_id or ""))
+
     def deauthorize_url(self) -> str:
         """Where Meta would call the app's Deauthorize Callback: configured, or /meta/deauthorize beside /webhook."""
         if self.settings.get("PORTAL_DEAUTHORIZE_URL"):

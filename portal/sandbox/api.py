@@ -97,3 +97,12 @@ def quality(phone_id):
     body = _body()
     old, delivery = sandbox().change_quality(phone_id, str(body.get("rating") or ""))
     return jsonify(old=old, new=sandbox().world.phones[phone_id].quality, **_delivery(delivery))
+
+
+@bp.post("/age")
+def age():
+    """The customer's last message becomes `hours` old (default 25: the 24-hour window closes)."""
+    body = _body()
+    number, customer = str(body.get("number") or ""), str(body.get("from") or "")
+    window_open = sandbox().age_conversation(number, customer, body.get("hours", 25))
+    return jsonify(number=number, customer=customer, window_open=window_open)

@@ -95,6 +95,20 @@ def resend():
     return _back_to_phone(phone_id, wa_id)
 
 
+@bp.post("/phone/age")
+def age():
+    """Make the customer's last message 25 hours old: the portal's next free-form reply meets a closed window."""
+    phone_id, wa_id = _selection()
+    try:
+        window_open = sandbox().age_conversation(phone_id, wa_id, request.form.get("hours") or 25)
+    except SandboxInputError as error:
+        flash(str(error), "error")
+        return _back_to_phone(phone_id, wa_id)
+    flash("The customer's last message is now older: the 24-hour window is "
+          + ("still open." if window_open else "closed (a reply needs a template now)."), "success")
+    return _back_to_phone(phone_id, wa_id)
+
+
 @bp.get("/controls")
 def controls():
     box = sandbox()

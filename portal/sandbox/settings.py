@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import secrets
 
-from ..config import DEMO_META
+from ..config import DEMO_META, ConfigError, demo_url
 
 ALLOWED_ENVIRONMENTS = ("demo", "test")
 
@@ -33,7 +33,7 @@ def load_settings(overrides: dict | None = None) -> dict:
         "PORTAL_ENV": env_name,
         "META_APP_ID": env("META_APP_ID", DEMO_META["META_APP_ID"]),
         "META_APP_SECRET": env("META_APP_SECRET", DEMO_META["META_APP_SECRET"]),
-        "PORTAL_WEBHOOK_URL": env("PORTAL_WEBHOOK_URL", "http://127.0.0.1:5000/webhook"),
+        "PORTAL_WEBHOOK_URL": env("PORTAL_WEBHOOK_URL", None) or _portal_webhook_url(),
         # Meta's Deauthorize Callback; unset means /meta/deauthorize on the webhook's host.
         "PORTAL_DEAUTHORIZE_URL": env("PORTAL_DEAUTHORIZE_URL", None),
         "SANDBOX_APP_NAME": env("SANDBOX_APP_NAME", "Maestra (sandbox)"),
@@ -70,6 +70,14 @@ def load_settings(overrides: dict | None = None) -> dict:
     if settings["SANDBOX_WINDOW_CLOSED_AS"] not in ("error", "status"):
         raise SandboxRefused("SANDBOX_WINDOW_CLOSED_AS must be 'error' or 'status'")
     return settings
+
+
+def _portal_webhook_url() -> str:
+    """The demo portal's /webhook, on PORTAL_PORT like the portal itself."""
+    try:
+        return f"{demo_url('PORTAL_PORT')}/webhook"
+    except ConfigError as error:
+        raise SandboxRefused(str(error)) from None
 
 
 def _delays(raw) -> tuple[float, float, float]:

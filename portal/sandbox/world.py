@@ -389,6 +389,16 @@ class World:
             last = self.last_inbound.get(f"{phone_id}|{wa_id}")
             return last is not None and self.now() - last < WINDOW
 
+    def age_last_inbound(self, phone_id: str, wa_id: str, hours: float) -> None:
+        """Pretend the customer last wrote `hours` ago (the demo's way to show the 24-hour window close).
+        KeyError when the customer never wrote to that number."""
+        key = f"{phone_id}|{wa_id}"
+        with self.lock:
+            if key not in self.last_inbound:
+                raise KeyError(key)
+            self.last_inbound[key] = self.now() - int(hours * 3600)
+            self.save()
+
     def record_message(self, phone_id: str, wa_id: str, message: dict, inbound: bool, save: bool = True) -> None:
         """Keep a message of a conversation (for the phone page, reactions and the window).
         `save=False` lets a batch write the state file once at its end."""

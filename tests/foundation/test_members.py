@@ -46,16 +46,54 @@ def test_agent_cannot_manage_members(client, auth, make_product, make_user):
     assert "Add a member" not in page
 
 
-def test_last_owner_cannot_be_removed_or_demoted(client, auth, make_product):
-    product = make_product()
-    owner_membership = db.session.execute(select(Membership).where(Membership.product_id == product.id)).scalar_one()
-    auth.as_member(product, "admin")
+def test_last_owner_cannot_be_removed_or_demoted(client, auth, make_product, make_user):
+    owner = make_user()
+    product = make_product(owner=owner)
+    owner_membership = _membership(product, owner)
+    auth.login(owner)
     _post(client, auth, f"/p/{product.id}/members/{owner_membership.id}/role", role="agent")
     page = client.get(f"/p/{product.id}/members").get_data(as_text=True)
     assert "last owner cannot be demoted" in page
     _post(client, auth, f"/p/{product.id}/members/{owner_membership.id}/remove")
     db.session.refresh(owner_membership)
     assert owner_membership.role == "owner"
+
+
+def test_an_admin_cannot_raise_itself_or_touch_an_owner(client, auth, make_product, make_user):
+    """Issue 19, item 2: an admin could make itself owner and then remove the owner."""
+    owner = make_user()
+    product = make_product(owner=owner)
+    owner_membership = _membership(product, owner)
+    admin = auth.as_member(product, "admin")
+    own = _membership(product, admin)
+    _post(client, auth, f"/p/{product.id}/members/{own.id}/role", role="owner")
+    assert "Only an owner can make someone owner" in client.get(f"/p/{product.id}/members").get_data(as_text=True)
+    _post(client, auth, f"/p/{product.id}/members/{owner_membership.id}/role", role="agent")
+    _post(client, auth, f"/p/{product.id}/members/{owner_membership.id}/remove")
+    assert "Only an owner can change or remove an owner" in client.get(f"/p/{product.id}/members").get_data(as_text=True)
+    newcomer = make_user()
+    _post(client, auth, f"/p/{product.id}/members", email=newcomer.email, role="owner")
+    db.session.expire_all()
+    assert own.role == "admin" and owner_membership.role == "owner"
+    assert _membership(product, owner) is not None and _membership(product, newcomer) is None
+    # What an admin may do still works: a newcomer up to admin.
+    assert _post(client, auth, f"/p/{product.id}/members", email=newcomer.email, role="admin").status_code == 303
+    assert _membership(product, newcomer).role == "admin"
+
+
+def test_an_owner_manages_owners(client, auth, make_product, make_user):
+    owner = make_user()
+    product = make_product(owner=owner)
+    other = make_user()
+    auth.login(owner)
+    _post(client, auth, f"/p/{product.id}/members", email=other.email, role="owner")
+    second = _membership(product, other)
+    assert second.role == "owner"
+    _post(client, auth, f"/p/{product.id}/members/{second.id}/role", role="admin")
+    db.session.refresh(second)
+    assert second.role == "admin"
+    _post(client, auth, f"/p/{product.id}/members/{second.id}/remove")
+    assert _membership(product, other) is None
 
 
 def test_unknown_email_and_bad_role_are_clear_errors(client, auth, make_product):

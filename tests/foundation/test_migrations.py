@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from portal import create_app
+from portal.database import include_in_migrations
 from portal.extensions import db
 from tests.conftest import _test_config
 
@@ -39,7 +40,8 @@ def test_upgrade_from_empty_matches_models_and_keeps_data(empty_database_url):
         tables = set(inspect(db.engine).get_table_names())
         assert set(db.metadata.tables) <= tables
         with db.engine.connect() as conn:
-            diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
+            diffs = compare_metadata(MigrationContext.configure(conn, opts={
+                "compare_type": True, "include_name": include_in_migrations}), db.metadata)
         assert diffs == [], f"models and migrations disagree: {diffs}"
 
         # Upgrading an existing database again keeps what it holds.
@@ -82,4 +84,21 @@ def test_reaction_order_migration_keeps_stored_messages(empty_database_url):
             rows = conn.execute(text("SELECT wamid, text, reaction_emoji, reaction_at FROM messages")).all()
         assert [tuple(row) for row in rows] == [("wamid.kept", "hello", "\U0001F44D", None)]
         assert "ix_messages_reaction_target" in {ix["name"] for ix in inspect(db.engine).get_indexes("messages")}
+        db.engine.dispose()
+
+
+def test_session_version_migration_keeps_users(empty_database_url):
+    """0019_session_version adds users.session_version to a database that already holds users: they
+    stay, at version 0 (their old sessions, which carry no version, end once)."""
+    app = create_app(_test_config(empty_database_url))
+    with app.app_context():
+        upgrade(revision="0003")
+        with db.engine.begin() as conn:
+            user_id = uuid.uuid4().hex if conn.dialect.name == "sqlite" else str(uuid.uuid4())
+            conn.execute(text("INSERT INTO users (id, email, password_hash, created_at) "
+                              "VALUES (:id, 'kept@example.com', 'x', CURRENT_TIMESTAMP)"), {"id": user_id})
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT email, session_version FROM users")).all()
+        assert [tuple(row) for row in rows] == [("kept@example.com", 0)]
         db.engine.dispose()

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import responses
+from responses import matchers
 
 from portal.extensions import db
 from portal.models import Message, utcnow
@@ -187,8 +188,9 @@ def test_open_conversation_receives_new_messages(client, auth, inbox, two_produc
 def test_media_is_streamed_with_the_products_token(client, auth, inbox, two_products):
     cardio = two_products[0]
     image = inbox.message(cardio.conversation, type="image", text=None, media_id="1234567", media_mime_type="image/jpeg")
-    responses.get(f"{GRAPH}/1234567", json={"url": "https://lookaside.meta.test/media/abc", "mime_type": "image/jpeg"})
-    responses.get("https://lookaside.meta.test/media/abc", body=b"\xff\xd8jpeg-bytes", content_type="image/jpeg")
+    responses.get(f"{GRAPH}/1234567", json={"url": "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=abc", "mime_type": "image/jpeg"})
+    responses.get("https://lookaside.fbsbx.com/whatsapp_business/attachments/", body=b"\xff\xd8jpeg-bytes",
+                  content_type="image/jpeg", match=[matchers.query_param_matcher({"mid": "abc"}, strict_match=False)])
     auth.as_member(cardio.product)
     response = client.get(f"/p/{cardio.product.id}/media/{image.id}")
     assert response.status_code == 200
