@@ -85,9 +85,9 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
     # Each feature wires its own blueprints, panels and commands.
-    from . import connect, inbox, media, message_templates, webhook
+    from . import api, connect, inbox, media, message_templates, outgoing, webhook
 
-    for feature in (connect, webhook, inbox, media, message_templates):
+    for feature in (connect, webhook, inbox, media, message_templates, api, outgoing):
         feature.init_app(app)
 
 

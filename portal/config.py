@@ -59,6 +59,10 @@ DEFAULTS: dict[str, object] = {
     "JOBS_URL": None,
     "JOBS_IMMEDIATE": None,  # run jobs at once in the enqueuing thread (default: only in tests)
     "MEDIA_ROOT": None,  # where media files are kept, a folder per product (default: instance/media)
+    # Outgoing webhooks to private/loopback addresses (default: only in demo and test).
+    "OUTGOING_WEBHOOKS_ALLOW_PRIVATE": None,
+    "OUTGOING_WEBHOOK_TIMEOUT": 10.0,  # seconds for one delivery attempt
+    "API_RATE_LIMIT": "120 per minute",  # per API key
     "LOG_LEVEL": "INFO",
     "LOG_FORMAT": None,  # json (production) or text (demo, test)
     "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug's scrypt defaults (n=2**15)
@@ -93,8 +97,8 @@ MIN_SECRET_KEY_BYTES = 32
 
 WEBHOOK_PROCESSING_MODES = ("journal", "inline")
 INT_KEYS = ("FEED_POLL_SECONDS", "WEBHOOK_MAX_BYTES", "TRUSTED_PROXY_HOPS")
-BOOL_KEYS = ("META_SEND_READ_RECEIPTS", "JOBS_IMMEDIATE")
-FLOAT_KEYS = ("META_HTTP_TIMEOUT", "SESSION_LIFETIME_HOURS")
+BOOL_KEYS = ("META_SEND_READ_RECEIPTS", "JOBS_IMMEDIATE", "OUTGOING_WEBHOOKS_ALLOW_PRIVATE")
+FLOAT_KEYS = ("META_HTTP_TIMEOUT", "SESSION_LIFETIME_HOURS", "OUTGOING_WEBHOOK_TIMEOUT")
 
 
 class ConfigError(RuntimeError):
@@ -137,6 +141,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         cfg[key] = _number(cfg, key, float)
     if cfg["JOBS_IMMEDIATE"] is None:
         cfg["JOBS_IMMEDIATE"] = env_name == "test" and not cfg.get("JOBS_URL")
+    if cfg["OUTGOING_WEBHOOKS_ALLOW_PRIVATE"] is None:
+        cfg["OUTGOING_WEBHOOKS_ALLOW_PRIVATE"] = env_name in ("demo", "test")
     for key in BOOL_KEYS:
         cfg[key] = _flag(cfg, key)
     if not 0 <= cfg["TRUSTED_PROXY_HOPS"] <= 10:

@@ -15,6 +15,7 @@ from .pages import is_fragment_request
 log = logging.getLogger(__name__)
 
 # Routes called by machines (Meta, load balancers) answer JSON.
+API_PREFIX = "/api/"
 MACHINE_PREFIXES = ("/webhook", "/meta/", "/healthz", "/readyz")
 
 
@@ -26,6 +27,10 @@ def wants_json() -> bool:
 
 
 def render_error(code: int, title: str, message: str):
+    if request.path.startswith(API_PREFIX):  # the product API has one error shape of its own
+        from .api.errors import HTTP_CODES, error_response
+
+        return error_response(code, HTTP_CODES.get(code, "error"), message or title)
     if wants_json():
         return jsonify(error={"code": code, "title": title, "message": message}), code
     template = "errors/_error.html" if is_fragment_request() else "errors/error.html"

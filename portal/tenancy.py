@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, joinedload, with_loader_criteria
 
 from .extensions import db
-from .models import Membership, Product
+from .models import ApiKey, Membership, Product
 from .models.base import TenantScoped
 
 PRODUCT_URL_PREFIX = "/p/<uuid:product_id>"
@@ -98,6 +98,25 @@ def enter_product_as_member(product_id) -> Membership | None:
     g.product = membership.product
     g.tenant_product_id = membership.product_id
     return membership
+
+
+def enter_product_for_api_key(key_hash: str):
+    """Put the product of a live API key in scope (the product API's entry: no user, no membership).
+
+    Returns the key, or None (and enters nothing) when no live key has that hash: callers
+    answer 401. From here on the key's product is scoped exactly like a member's product
+    page, so another product's objects answer 404.
+    """
+    found = db.session.execute(
+        select(ApiKey, Product).join(Product, Product.id == ApiKey.product_id)
+        .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+        .execution_options(all_products=True)
+    ).first()
+    if found is None:
+        return None
+    g.api_key, g.product = found
+    g.tenant_product_id = found[0].product_id
+    return found[0]
 
 
 def enter_product(product_id: uuid.UUID) -> None:

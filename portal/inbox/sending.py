@@ -18,6 +18,7 @@ from ..extensions import db
 from ..meta.graph import RATE_LIMIT_CODES, TOKEN_INVALID_CODES, WINDOW_CLOSED_CODE, Graph, GraphError
 from ..meta.send_errors import words_for
 from ..models import NEEDS_RECONNECT, OUTBOUND, Conversation, Message, WhatsAppAccount, utcnow
+from ..outgoing import events as outgoing_events
 from ..webhook.statuses import apply_pending_statuses
 from . import queries
 
@@ -99,11 +100,13 @@ def create_reply(conversation: Conversation, body: str, user_id, context_wamid: 
     return message
 
 
-def deliver(message: Message, account: WhatsAppAccount) -> Outcome:
-    """Send a stored pending message; store its wamid, or its failure in words. Commits."""
-    payload = send_payload(message)
+def deliver(message: Message, account: WhatsAppAccount, payload: dict | None = None) -> Outcome:
+    """Send a stored pending message (its own content, unless another Graph `payload` is given); store
+    its wamid, or its failure in words. Commits; a sent message records its message.sent event with it."""
+    own = payload is None
+    payload = payload or send_payload(message)
     try:
-        if message.type not in ("text", "template"):  # a media reply: uploaded to Meta (if it is not yet), then sent by media id
+        if own and message.type not in ("text", "template"):  # a media reply: uploaded (if not yet), sent by id
             from ..media.uploads import outbound_content
 
             payload.update(outbound_content(message, account))
@@ -115,6 +118,7 @@ def deliver(message: Message, account: WhatsAppAccount) -> Outcome:
     message.status = "sent"
     message.status_at = utcnow()
     message.error_code = message.error_title = None
+    outgoing_events.record_message_sent(message)
     db.session.commit()
     apply_statuses_that_arrived_first(message)
     return Outcome(message)
@@ -193,6 +197,9 @@ def _failed(message: Message, account: WhatsAppAccount, error: GraphError) -> Ou
         account.mark_needs_reconnect(f"Meta refused the token (code {error.code}) while sending a message.")
         audit.record("account.needs_reconnect", product_id=account.product_id,
                      phone_number_id=account.phone_number_id, code=error.code)
+        outgoing_events.record(account.product_id, "account.alert", {
+            "field": "needs_reconnect", "phone_number_id": account.phone_number_id,
+            "business_account_id": account.business_account_id, "value": {"reason": words, "code": error.code}})
     elif error.rate_limited:
         problem, words = "rate_limited", RATE_LIMIT_WORDS
     elif error.kind in ("timeout", "network", "http"):

@@ -3,6 +3,7 @@ from .accounts import CONNECTED, NEEDS_RECONNECT, WhatsAppAccount
 from .audit import AuditEvent
 from .base import TenantScoped, utcnow
 from .events import AccountEvent, ConnectAttempt, DataDeletionRequest, RejectedWebhook, UnroutedChange, WebhookDelivery
+from .integrations import ApiKey, IdempotentRequest, OutgoingDelivery, OutgoingEndpoint, OutgoingEvent
 from .inbox import (
     INBOUND, ORIGIN_BUSINESS_APP, ORIGIN_HISTORY, OUTBOUND, STATUS_RANK, TARGETING_TYPES, Contact, Conversation,
     Message, PendingStatus,
@@ -11,8 +12,8 @@ from .templates import MessageTemplate
 from .users import MANAGER_ROLES, ROLES, Membership, Product, User
 
 __all__ = [
-    "AccountEvent", "AuditEvent", "CONNECTED", "ConnectAttempt", "Contact", "Conversation",
-    "DataDeletionRequest", "INBOUND", "MANAGER_ROLES", "Membership", "Message", "MessageTemplate", "NEEDS_RECONNECT",
-    "ORIGIN_BUSINESS_APP", "ORIGIN_HISTORY", "OUTBOUND", "PendingStatus", "Product", "ROLES", "RejectedWebhook", "STATUS_RANK", "TARGETING_TYPES", "TenantScoped",
+    "AccountEvent", "ApiKey", "AuditEvent", "CONNECTED", "ConnectAttempt", "Contact", "Conversation",
+    "DataDeletionRequest", "INBOUND", "IdempotentRequest", "MANAGER_ROLES", "Membership", "Message", "MessageTemplate", "NEEDS_RECONNECT",
+    "ORIGIN_BUSINESS_APP", "ORIGIN_HISTORY", "OUTBOUND", "OutgoingDelivery", "OutgoingEndpoint", "OutgoingEvent", "PendingStatus", "Product", "ROLES", "RejectedWebhook", "STATUS_RANK", "TARGETING_TYPES", "TenantScoped",
     "UnroutedChange", "User", "WebhookDelivery", "WhatsAppAccount", "utcnow",
 ]

@@ -37,6 +37,7 @@ from ..models import (
     Conversation, Message, UnroutedChange, WhatsAppAccount,
 )
 from ..models.base import utcnow
+from ..outgoing import from_ingest as outgoing
 from . import account_events, identities, statuses
 from .fastsql import FastBulkUpdate, FastFind, FastInsert, FastLookup, new_ids, stored_form
 from .upsert import insert_ignoring_conflicts
@@ -177,6 +178,8 @@ class _Batch:
         self.statuses: list[dict] = []
         self.events: dict[str, dict] = {}  # event_key -> row
         self.unrouted: dict[str, dict] = {}  # change_key -> row
+        self.new_messages: list[dict] = []  # rows this batch inserted (for outgoing webhooks)
+        self.new_events: list[dict] = []
 
     def keep_unrouted(self, change: Change) -> None:
         self.unrouted[change.key] = {
@@ -332,11 +335,14 @@ class _Batch:
                 returning=events.c.event_key,
             )
             outcome.events = len(inserted)
-            account_events.apply_side_effects([self.events[key] for (key,) in inserted])
+            self.new_events = [self.events[key] for (key,) in inserted]
+            account_events.apply_side_effects(self.new_events)
         if self.unrouted:
             insert_ignoring_conflicts(conn, unrouted, sorted(self.unrouted.values(), key=lambda r: r["change_key"]), ["change_key"])
             outcome.unrouted = len(self.unrouted)
             outcome.unrouted_keys = set(self.unrouted)
+        names = {product_id: {key: person.name for key, person in people.items()} for product_id, people in self.people.items()}
+        outgoing.record_batch(conn, self.new_messages, self.statuses, self.new_events, names)
         return outcome
 
     def _write_messages(self, conn, outcome: Outcome) -> None:
@@ -366,6 +372,7 @@ class _Batch:
         outcome.messages = len(inserted)
         outcome.duplicates = len(rows) - len(inserted)
         new_rows = [row for row in in_order if (row["product_id"], row["wamid"]) in inserted]
+        self.new_messages = new_rows
         if new_rows:
             product_of = {stored: product_id for product_id, stored in products.items()}
             targeting = [r for r in new_rows if r["type"] in TARGETING_TYPES]

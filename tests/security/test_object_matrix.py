@@ -11,7 +11,12 @@ import pytest
 
 from portal import create_app
 from portal.extensions import db
-from portal.models import Contact, Conversation, Membership, Message, MessageTemplate, WhatsAppAccount, utcnow
+from portal.api.keys import create_key
+from portal.models import (
+    Contact, Conversation, Membership, Message, MessageTemplate, OutgoingDelivery, WhatsAppAccount, utcnow,
+)
+from portal.outgoing import events as outgoing_events
+from portal.outgoing.endpoints import add_endpoint
 from tests.conftest import _test_config
 
 
@@ -34,8 +39,17 @@ def _objects_of(product, owner_membership):
                                name="order_update", language="en_US", category="UTILITY", status="APPROVED",
                                components=[{"type": "BODY", "text": "Hello {{1}}, thanks"}])
     db.session.add_all([message, template])
+    api_key, _key = create_key(product.id, "CRM")
+    endpoint = add_endpoint(product.id, "https://crm.example.com/hook", ["account.alert"])
+    endpoint.paused_at = utcnow()  # the delivery waits: nothing is sent from this test
     db.session.commit()
+    outgoing_events.record(product.id, "account.alert", {"field": "test"})
+    db.session.commit()
+    delivery = db.session.query(OutgoingDelivery).filter_by(product_id=product.id).one()
     return {
+        "api_key_id": api_key.id,
+        "endpoint_id": endpoint.id,
+        "delivery_id": delivery.id,
         "membership_id": owner_membership.id,
         "account_id": account.id,
         "conversation_id": conversation.id,
@@ -85,3 +99,8 @@ def test_member_of_other_product_gets_404_for_its_objects(client, auth, make_pro
     assert db.session.get(Membership, objects["membership_id"]).role == "owner"
     assert db.session.get(Message, objects["message_id"]) is not None
     assert db.session.get(MessageTemplate, objects["template_id"]).status == "APPROVED"
+    from portal.models import ApiKey, OutgoingEndpoint
+
+    assert db.session.get(ApiKey, objects["api_key_id"]).revoked_at is None
+    assert db.session.get(OutgoingEndpoint, objects["endpoint_id"]) is not None
+    assert db.session.get(OutgoingDelivery, objects["delivery_id"]).status == "paused"
