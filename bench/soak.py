@@ -2,6 +2,7 @@
 under mixed load and injected faults, then checked from the database and the pages.
 
     .venv/bin/python bench/soak.py [--seconds 60] [--kill-worker] [--stop-postgres] [--graph-faults 0.2] [--all-faults]
+                                   [--media [SHARE]]
 
 Starts on loopback ports: the sandbox (bench/soaklib/sandbox_server.py: portal/sandbox plus 10
 businesses, fault injection and /soak controls) and the portal (`gunicorn wsgi:app -c gunicorn.conf.py`,
@@ -20,7 +21,15 @@ portal's models, with business tokens the sandbox issued. Then, for --seconds, a
               --stop-postgres: PostgreSQL stopped for 10 s at 45% (always started again);
               --graph-faults R: a share R of Graph calls answers 500 (Meta's transient error) or hangs
               past META_HTTP_TIMEOUT. --all-faults = all three, R = 0.2.
-Then every webhook is stored (the workers drain the journal) and the database and pages are checked.
+  media       --media [SHARE]: a share of the customers' messages (default 0.25) are photos, PDFs and
+              voice notes in Meta's shape ({id, mime_type, sha256, ...}) of files the sandbox holds;
+              ingest enqueues one download job each after its commit (portal/media/download.py) and
+              the `flask work` processes fetch them from the sandbox's Graph (GET /{media-id}, then
+              the URL) into a MEDIA_ROOT of the run's own. The webhook's latency is reported for
+              bodies with media and without, from the same run.
+Then every webhook is stored (the workers drain the journal) and the database and pages are checked;
+with --media, every acknowledged media message must also be stored once with media_state 'stored'
+and its file, of the right size, under MEDIA_ROOT.
 Exit status 1 when a check fails.
 """
 from __future__ import annotations
@@ -30,6 +39,7 @@ import atexit
 import json
 import os
 import random
+import shutil
 import signal
 import sys
 import threading
@@ -45,7 +55,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import requests
 from soaklib import checks, processes
-from soaklib.load import Agent, Customers, Number, Recorder, StatusInjector, WebhookSender
+from soaklib.load import Agent, Customers, MediaFile, Number, Recorder, StatusInjector, WebhookSender
 
 APP_ID = "1000000000000001"
 APP_SECRET = "soak-app-secret-7d41"
@@ -57,9 +67,11 @@ OUTAGE_SECONDS = 10.0
 OUTAGE_GRACE = 3.0  # after PostgreSQL is back, the pools reconnect (pool_pre_ping)
 KILL_GRACE = 1.0
 WORKERS = 2  # `flask work` processes
+MEDIA_FILES_PER_NUMBER = 12  # files the sandbox holds per number (media ids the customers' messages use)
+MEDIA_WAIT = 120.0  # seconds, after the journal is drained, for the download jobs to finish
 
 
-def portal_env(database_url: str, sandbox_url: str) -> dict:
+def portal_env(database_url: str, sandbox_url: str, media_root: Path) -> dict:
     from cryptography.fernet import Fernet
 
     return {
@@ -70,6 +82,7 @@ def portal_env(database_url: str, sandbox_url: str) -> dict:
         "LOGIN_RATE_LIMIT": "10000 per minute", "LOG_LEVEL": "WARNING",
         "WEBHOOK_PROCESSING": "journal",  # as in production: 200 once journaled, stored by `flask work`
         "JOBS_URL": database_url,  # as in production: the job queue in the same PostgreSQL (PORTAL_ENV=test would use memory)
+        "MEDIA_ROOT": str(media_root),  # the run's own, removed at the end
     }
 
 
@@ -99,7 +112,7 @@ def setup_products(env: dict, world: dict) -> list[dict]:
                         phone_number=phone["display"], display_name=f"Soak {index:02d}",
                         connected_by_user_id=user.id))
                 out.append({"id": str(product.id), "email": user.email, "phones": business["phones"],
-                            "waba_id": business["waba_id"]})
+                            "waba_id": business["waba_id"], "business_id": business["business_id"]})
             db.session.commit()
             db.engine.dispose()
         return out
@@ -156,8 +169,12 @@ def main() -> int:
     parser.add_argument("--stop-postgres", action="store_true")
     parser.add_argument("--graph-faults", type=float, default=0.0, metavar="SHARE")
     parser.add_argument("--all-faults", action="store_true")
+    parser.add_argument("--media", type=float, nargs="?", const=0.25, default=0.0, metavar="SHARE",
+                        help="share of customer messages that are media (default with the flag: 0.25)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
+    if not 0 <= args.media <= 1:
+        parser.error("--media SHARE must be between 0 and 1")
     if args.all_faults:
         args.kill_worker = args.stop_postgres = True
         args.graph_faults = args.graph_faults or 0.2
@@ -185,11 +202,13 @@ def main() -> int:
         stack.callback(database.drop)
         sandbox_port, portal_port = processes.free_port(), processes.free_port()
         sandbox_url, portal_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{portal_port}"
-        env = portal_env(database.url, sandbox_url)
+        media_root = ROOT / "instance" / f"soak-media-{uuid.uuid4().hex[:8]}"
+        stack.callback(shutil.rmtree, media_root, True)
+        env = portal_env(database.url, sandbox_url, media_root)
         processes.migrate(env, logs / "migrate.log")
         os.environ["META_APP_SECRET"] = APP_SECRET  # the sandbox signs with the same app secret
         sandbox = processes.start_sandbox(sandbox_port, f"{portal_url}/webhook", PRODUCTS, CUSTOMER_IDS,
-                                          logs / "sandbox.log")
+                                          logs / "sandbox.log", MEDIA_FILES_PER_NUMBER if args.media else 0)
         stack.callback(processes.stop_process, sandbox)
         world = requests.get(f"{sandbox_url}/soak/world", timeout=10).json()
         products = setup_products(env, world)
@@ -202,13 +221,15 @@ def main() -> int:
         stack.callback(stop.set)
         stack.callback(outage.start)  # runs first on the way out: PostgreSQL back before the drop
 
-        numbers = [Number(p["id"], p["digits"], prod["waba_id"], i) for i, prod in enumerate(products) for p in prod["phones"]]
+        numbers = [Number(p["id"], p["digits"], prod["waba_id"], i, prod["business_id"])
+                   for i, prod in enumerate(products) for p in prod["phones"]]
         phone_product = {n.phone_id: n.product for n in numbers}
         recorder = Recorder()
         load_seconds = args.seconds
         hard_deadline = time.time() + load_seconds + 60  # retries keep going a while after the load stops
         sender = WebhookSender(f"{portal_url}/webhook", APP_SECRET, recorder, hard_deadline)
-        customers = Customers(numbers, CUSTOMER_IDS, sender, args.rate, threads=12)
+        media = {p["id"]: [MediaFile(**f) for f in p.get("media", [])] for prod in products for p in prod["phones"]}
+        customers = Customers(numbers, CUSTOMER_IDS, sender, args.rate, threads=12, media=media, media_share=args.media)
         injector = StatusInjector(sandbox_url, {n.phone_id: n for n in numbers}, sender)
         agents = [Agent(portal_url, i, p["id"], p["email"], PASSWORD, recorder, reply_every=3.0, poll_every=1.0)
                   for i, p in enumerate(products)]
@@ -297,6 +318,12 @@ def main() -> int:
             time.sleep(0.2)
         journal_left = checks.journal_backlog(database.url)
         drained = state["pending"] == 0 and journal_left == 0
+        media_wait = None
+        if args.media:  # the download jobs run behind the journal: give them their own time to finish
+            began = time.time()
+            while time.time() < began + MEDIA_WAIT and checks.media_unsettled(database.url):
+                time.sleep(0.5)
+            media_wait = round(time.time() - began, 1)
         exited = [f"pid {w.pid} exit {w.returncode}" for w in workers if w.poll() is not None]
         from soaklib.load import Attempt
 
@@ -305,6 +332,7 @@ def main() -> int:
         print("checking the database and the pages ...", flush=True)
         db_result = checks.check_database(database.url, [p["id"] for p in products], customers, state["outbound"],
                                           phone_product, agents)
+        media_result = checks.check_media(database.url, customers, media_root) if args.media else None
         page_result = checks.check_pages(agents, database.url, [p["id"] for p in products], random.Random(3))
         attempts = recorder.attempts + sandbox_attempts
         errors = classify(attempts, outage.window, kills)
@@ -317,7 +345,10 @@ def main() -> int:
         for a in recorder.attempts:
             if a.status is not None and a.status < 500:
                 by_endpoint[a.endpoint].append(a.ms)
-        ok_latencies = [a.ms for a in recorder.attempts if a.endpoint == "POST /webhook" and a.status == 200]
+        ok_webhooks = [a for a in recorder.attempts if a.endpoint == "POST /webhook" and a.status == 200]
+        ok_latencies = [a.ms for a in ok_webhooks]
+        split = {"with media": [a.ms for a in ok_webhooks if a.media],
+                 "without media": [a.ms for a in ok_webhooks if not a.media]}
         acked = [s for s in customers.sent.values() if s.acked]
         seconds = load_ended - load_started
         full_buckets = int(seconds // 5)  # complete 5-second windows of the load
@@ -339,6 +370,10 @@ def main() -> int:
             "webhook_200_per_s_min_max_5s_window": [round(min(buckets.values(), default=0) / 5, 1), round(max(buckets.values(), default=0) / 5, 1)],
             "webhook_p50_ms": round(percentile(ok_latencies, 0.5), 1),
             "webhook_p99_ms": round(percentile(ok_latencies, 0.99), 1),
+            "media_share": args.media, "media_bodies": customers.media_bodies,
+            "webhook_ms_by_body": {k: {"n": len(v), "p50": round(percentile(v, 0.5), 1), "p99": round(percentile(v, 0.99), 1)}
+                                   for k, v in split.items()} if args.media else None,
+            "media_wait_after_drain_s": media_wait, "media": media_result,
             "feed_polls": sum(a.polls for a in agents), "drained": drained, "journal_left": journal_left,
             "work_processes_exited_by_themselves": exited,
             "readyz": dict(Counter(f"{a.status} {'during outage' if outage.window and outage.window[0] <= a.at <= outage.window[1] + OUTAGE_GRACE else 'outside'}"
@@ -349,7 +384,7 @@ def main() -> int:
             "webhook_503_during_outage": webhook_503_outage, "webhook_other_during_outage": webhook_other_outage,
             "database": db_result, "pages": page_result,
         }
-        problems = db_result["problems"] + page_result["problems"]
+        problems = db_result["problems"] + page_result["problems"] + (media_result["problems"] if media_result else [])
         if outside:
             problems.append(f"{outside} 5xx or unanswered requests outside the injected faults")
         if webhook_other_outage:
@@ -372,6 +407,12 @@ def main() -> int:
               f"{db_result['inbound_doubled']} doubled, {db_result['cross_product']} cross-product, "
               f"{outside} 5xx outside faults; webhook p50 {figures['webhook_p50_ms']} ms p99 {figures['webhook_p99_ms']} ms",
               flush=True)
+        if media_result:
+            by_body = figures["webhook_ms_by_body"]
+            print(f"media: {media_result['media_acked']} acknowledged, {media_result['media_stored']} stored with their "
+                  f"file, {media_result['media_failed']} failed, {media_result['media_not_settled']} unsettled; webhook p99 "
+                  f"with media {by_body['with media']['p99']} ms ({by_body['with media']['n']} POSTs), without "
+                  f"{by_body['without media']['p99']} ms ({by_body['without media']['n']})", flush=True)
         for problem in problems:
             print(f"  - {problem}")
         return 0 if not problems else 1

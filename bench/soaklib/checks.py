@@ -1,6 +1,8 @@
 """After the load: what the database and the pages hold, compared with what was sent."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import random
 import re
@@ -8,6 +10,7 @@ import sqlite3
 import uuid
 from collections import Counter, defaultdict
 from contextlib import closing
+from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
@@ -33,6 +36,68 @@ def journal_backlog(database_url: str) -> int:
         with closing(sqlite3.connect(journal_file, timeout=30)) as file:
             left += file.execute("SELECT count(*) FROM webhook_deliveries").fetchone()[0]
     return left
+
+
+def media_unsettled(database_url: str) -> int:
+    """Inbound media messages whose download has not ended yet (neither stored nor failed)."""
+    engine = create_engine(_database_url(database_url, ""))
+    with engine.connect() as conn:
+        left = conn.execute(text(
+            "SELECT count(*) FROM messages WHERE direction = 'in' AND media_id IS NOT NULL "
+            "AND (media_state IS NULL OR media_state NOT IN ('stored', 'failed'))")).scalar()
+    engine.dispose()
+    return left
+
+
+def check_media(database_url: str, customers: Customers, media_root: Path) -> dict:
+    """Every acknowledged media message: stored once, its media_state 'stored', and its file under
+    MEDIA_ROOT/<product>/<key>, of the recorded size, with the sha256 Meta gave for its media id."""
+    engine = create_engine(_database_url(database_url, ""))
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT wamid, product_id, type, media_id, media_state, media_key, media_size, media_error, media_attempts "
+            "FROM messages WHERE direction = 'in' AND media_id IS NOT NULL")).all()
+    engine.dispose()
+    meta_sha = {f.id: f.sha256 for files in customers.media.values() for f in files}
+    by_wamid = defaultdict(list)
+    for row in rows:
+        by_wamid[row[0]].append(row)
+    acked = [w for w, s in customers.sent.items() if s.acked and s.kind != "text"]
+    missing = [w for w in acked if w not in by_wamid]
+    doubled = [w for w in acked if len(by_wamid.get(w, ())) > 1]
+    states, kinds, errors = Counter(), Counter(), Counter()
+    stored, bad_file, attempts = [], [], Counter()
+    for wamid in acked:
+        for _, product_id, kind, media_id, state, key, size, error, tries in by_wamid.get(wamid, [])[:1]:
+            states[state or "none"] += 1
+            attempts[tries] += 1
+            if error:
+                errors[error[:80]] += 1
+            if state != "stored":
+                continue
+            path = media_root / str(product_id) / (key or "")
+            try:
+                data = path.read_bytes() if key else None
+            except OSError:
+                data = None
+            expected = base64.b64decode(meta_sha.get(media_id, "")) if media_id in meta_sha else None
+            if data is None or len(data) != size or hashlib.sha256(data).digest() != expected:
+                bad_file.append(wamid)
+            else:
+                stored.append(wamid)
+                kinds[kind] += 1
+    problems = []
+    not_stored = [w for w in acked if w in by_wamid and by_wamid[w][0][4] != "stored"]
+    for label, items in (("acknowledged media messages missing", missing), ("media messages stored twice", doubled),
+                         ("acknowledged media messages not in media_state 'stored'", not_stored),
+                         ("media 'stored' without its file under MEDIA_ROOT (or of another size or hash)", bad_file)):
+        if items:
+            problems.append(f"{len(items)} {label} (e.g. {items[:3]})")
+    return {"media_sent": sum(s.kind != "text" for s in customers.sent.values()), "media_acked": len(acked),
+            "media_stored": len(stored), "media_stored_by_kind": dict(kinds), "media_states": dict(states),
+            "media_failed": states.get("failed", 0), "media_not_settled": states.get("downloading", 0) + states.get("none", 0),
+            "download_attempts": {str(k): v for k, v in sorted(attempts.items())}, "media_errors": dict(errors),
+            "problems": problems}
 
 
 def check_database(database_url: str, product_ids: list[str], customers: Customers, outbound: dict,

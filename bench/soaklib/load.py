@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import requests
 
 from portal.sandbox import payloads
-from portal.sandbox.world import PhoneNumber, new_wamid
+from portal.sandbox.world import Customer, PhoneNumber, new_wamid
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -28,6 +28,7 @@ class Attempt:
     status: int | None  # None: no answer (connection refused/reset, timeout)
     ms: float
     origin: str = "soak"  # "soak" or "sandbox" (the sandbox's own status webhooks)
+    media: bool = False  # a webhook body carrying at least one media message (--media)
 
 
 class Recorder:
@@ -35,10 +36,10 @@ class Recorder:
         self.attempts: list[Attempt] = []
         self.lock = threading.Lock()
 
-    def add(self, endpoint: str, status: int | None, started: float, origin: str = "soak") -> None:
+    def add(self, endpoint: str, status: int | None, started: float, origin: str = "soak", media: bool = False) -> None:
         now = time.time()
         with self.lock:
-            self.attempts.append(Attempt(now, endpoint, status, (now - started) * 1000, origin))
+            self.attempts.append(Attempt(now, endpoint, status, (now - started) * 1000, origin, media))
 
 
 # ---------------------------------------------------------------- Meta's side: webhooks
@@ -49,10 +50,30 @@ class Number:
     digits: str
     waba_id: str
     product: int  # index of the product that linked it
+    business_id: str = ""
 
     @property
     def phone(self) -> PhoneNumber:
         return PhoneNumber(self.phone_id, self.waba_id, self.digits, "", "CLOUD_API")
+
+
+def customer(number: Number, wa_id: str) -> Customer:
+    """The soak's customer behind a wa_id as `number`'s business sees them, in today's webhook shape:
+    the business-scoped user id the sandbox gives (portal/sandbox/world.py World.customer), so the
+    sandbox's own status webhooks name the same person."""
+    digest = hashlib.sha256(f"{number.business_id}|{wa_id}".encode()).hexdigest()
+    return Customer(wa_id, f"Customer {wa_id[-4:]}", f"US.{int(digest[:16], 16):020d}", None, False)
+
+
+@dataclass
+class MediaFile:
+    """A file the sandbox holds for one number (`GET /{media-id}` answers for it with that business's token)."""
+    id: str
+    kind: str  # image | document | audio
+    mime_type: str
+    sha256: str  # base64, as webhook payloads carry it
+    filename: str = ""
+    voice: bool = False
 
 
 class WebhookSender:
@@ -70,7 +91,7 @@ class WebhookSender:
             self.local.session = requests.Session()
         return self.local.session
 
-    def deliver(self, body: bytes) -> bool:
+    def deliver(self, body: bytes, media: bool = False) -> bool:
         signature = "sha256=" + hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
         headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signature,
                    "User-Agent": "facebookexternalua"}
@@ -82,7 +103,7 @@ class WebhookSender:
             except requests.RequestException:
                 status = None
                 self.local.session = requests.Session()  # the connection may be dead (worker killed)
-            self.recorder.add("POST /webhook", status, started)
+            self.recorder.add("POST /webhook", status, started, media=media)
             if status == 200:
                 with self.lock:
                     self.posts_ok += 1
@@ -100,6 +121,7 @@ class Sent:
     phone_id: str
     text: str
     acked: bool = False
+    kind: str = "text"
 
 
 class Customers:
@@ -107,13 +129,15 @@ class Customers:
     (several entries and changes per POST), 10% of bodies delivered a second time."""
 
     def __init__(self, numbers: list[Number], customers: list[str], sender: WebhookSender, rate: float,
-                 threads: int, duplicate_share: float = 0.1, batch_share: float = 0.2, seed: int = 7):
+                 threads: int, duplicate_share: float = 0.1, batch_share: float = 0.2, seed: int = 7,
+                 media: dict[str, list[MediaFile]] | None = None, media_share: float = 0.0):
         self.numbers, self.customers, self.sender = numbers, customers, sender
+        self.media, self.media_share = media or {}, media_share  # phone id -> its files; share of messages
         self.rate, self.threads = rate, threads
         self.duplicate_share, self.batch_share = duplicate_share, batch_share
         self.sent: dict[str, Sent] = {}
         self.lock = threading.Lock()
-        self.bodies = self.batches = self.duplicates = self.unacked_bodies = 0
+        self.bodies = self.batches = self.duplicates = self.unacked_bodies = self.media_bodies = 0
         self.rng = random.Random(seed)
         self.seq = 0
 
@@ -124,9 +148,19 @@ class Customers:
             self.seq += 1
             seq = self.seq
         text = f"soak m{seq} to {number.phone_id} p{number.product}"
-        message = payloads.text_message(wa_id, new_wamid(), int(time.time()), text)
+        files = self.media.get(number.phone_id)
+        if files and rng.random() < self.media_share:
+            # A photo, a document or a voice note in Meta's shape ({id, mime_type, sha256, ...}).
+            file = rng.choice(files)
+            message = payloads.media_message(wa_id, new_wamid(), int(time.time()), file.kind, file.id, file.mime_type,
+                                             file.sha256, caption=text if file.kind != "audio" else "",
+                                             filename=file.filename, voice=file.voice)
+            kind = file.kind
+        else:
+            message = payloads.text_message(wa_id, new_wamid(), int(time.time()), text)
+            kind = "text"
         with self.lock:
-            self.sent[message["id"]] = Sent(message["id"], number.product, number.phone_id, text)
+            self.sent[message["id"]] = Sent(message["id"], number.product, number.phone_id, text, kind=kind)
         return number, message, wa_id
 
     def _body(self, rng: random.Random) -> tuple[bytes, list[str]]:
@@ -134,7 +168,7 @@ class Customers:
         now = int(time.time())
         if rng.random() >= self.batch_share:
             number, message, wa_id = self._message(rng)
-            change = payloads.message_change(number.phone, wa_id, f"Customer {wa_id[-4:]}", message)
+            change = payloads.message_change(number.phone, customer(number, wa_id), message)
             document = payloads.envelope(number.waba_id, [change], now)
             wamids = [message["id"]]
         else:
@@ -142,14 +176,14 @@ class Customers:
             wamids = []
             for _ in range(rng.randint(2, 5)):  # changes, each one message or a few from one customer
                 number, message, wa_id = self._message(rng)
-                change = payloads.message_change(number.phone, wa_id, f"Customer {wa_id[-4:]}", message)
+                change = payloads.message_change(number.phone, customer(number, wa_id), message)
                 for _ in range(rng.randint(0, 2)):
                     extra = payloads.text_message(wa_id, new_wamid(), now, "")
                     with self.lock:
                         self.seq += 1
                         extra["text"]["body"] = f"soak m{self.seq} to {number.phone_id} p{number.product}"
                         self.sent[extra["id"]] = Sent(extra["id"], number.product, number.phone_id, extra["text"]["body"])
-                    change["value"]["messages"].append(extra)
+                    change["value"]["messages"].append(payloads.as_sent(extra, customer(number, wa_id), "current"))
                     wamids.append(extra["id"])
                 entries.setdefault(number.waba_id, []).append(change)
                 wamids.append(message["id"])
@@ -165,7 +199,11 @@ class Customers:
         next_at = time.time()
         while not stop.is_set():
             body, wamids = self._body(rng)
-            ok = self.sender.deliver(body)
+            with self.lock:
+                media = any(self.sent[w].kind != "text" for w in wamids)
+                if media:
+                    self.media_bodies += 1
+            ok = self.sender.deliver(body, media)
             with self.lock:
                 self.bodies += 1
                 if ok:
@@ -174,7 +212,7 @@ class Customers:
                 else:
                     self.unacked_bodies += 1
             if ok and rng.random() < self.duplicate_share:
-                self.sender.deliver(body)  # Meta's at-least-once: the same body again
+                self.sender.deliver(body, media)  # Meta's at-least-once: the same body again
                 with self.lock:
                     self.duplicates += 1
             next_at += interval
@@ -199,7 +237,7 @@ class StatusInjector:
     def status_body(number: Number, wamid: str, recipient: str, statuses: list[str]) -> bytes:
         """One POST carrying `statuses` of one message, one change each, in the order given."""
         now = int(time.time())
-        changes = [payloads.status_change(number.phone, wamid, s, recipient, now) for s in statuses]
+        changes = [payloads.status_change(number.phone, wamid, s, customer(number, recipient), now) for s in statuses]
         return json.dumps(payloads.envelope(number.waba_id, changes, now), separators=(",", ":")).encode()
 
     def pass_once(self, rng: random.Random) -> None:

@@ -86,9 +86,11 @@ def migrate(env: dict, log: Path) -> None:
 
 # ---------------------------------------------------------------- servers
 
-def start_sandbox(port: int, webhook_url: str, products: int, customers: list[str], log: Path) -> subprocess.Popen:
+def start_sandbox(port: int, webhook_url: str, products: int, customers: list[str], log: Path,
+                  media_files: int = 0) -> subprocess.Popen:
     command = [sys.executable, str(ROOT / "bench" / "soaklib" / "sandbox_server.py"), "--port", str(port),
-               "--webhook-url", webhook_url, "--products", str(products), "--customers", ",".join(customers)]
+               "--webhook-url", webhook_url, "--products", str(products), "--customers", ",".join(customers),
+               "--media-files", str(media_files)]
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PORTAL_ENV": "test"}, stdout=log.open("w"),
                                stderr=subprocess.STDOUT, start_new_session=True)
     wait_http(f"http://127.0.0.1:{port}/soak/world", process, log)

@@ -12,7 +12,10 @@ The unchanged sandbox app (portal/sandbox) with, on top, only what a soak needs:
     transient error envelope, or hangs longer than the portal's META_HTTP_TIMEOUT (and is
     then dropped, never executed);
   - /soak/* JSON controls: the world and its tokens, the faults, and the state (webhooks still
-    queued, every delivery's HTTP status, every outbound message's latest status).
+    queued, every delivery's HTTP status, every outbound message's latest status);
+  - with --media-files N: N files per number (a photo, a PDF and a voice note in turn) held by the
+    sandbox's own media store, so `GET /{media-id}` and the download URL answer for them with the
+    owning business's token, exactly as for the demo's customer media (portal/sandbox/graph_media.py).
 """
 from __future__ import annotations
 
@@ -72,7 +75,25 @@ class Faults:
         return app
 
 
-def build(webhook_url: str, products: int, customers: list[str], delays: str):
+# What a customer sends (kind, MIME type, size in bytes, leading bytes): sizes of a phone photo
+# after WhatsApp's compression, a one-page PDF and a few seconds of Opus.
+MEDIA_SHAPES = (("image", "image/png", 60_000, b"\x89PNG\r\n\x1a\n"),
+                ("document", "application/pdf", 90_000, b"%PDF-1.4\n"),
+                ("audio", "audio/ogg", 25_000, b"OggS\x00\x02"))
+
+
+def media_files(world, phone_id: str, count: int) -> list[dict]:
+    """`count` files of one number in the sandbox's media store (random bytes behind a real header)."""
+    out = []
+    for n in range(count):
+        kind, mime_type, size, head = MEDIA_SHAPES[n % len(MEDIA_SHAPES)]
+        media = world.add_media(phone_id, mime_type, head + os.urandom(size - len(head)))
+        out.append({"id": media.id, "kind": kind, "mime_type": mime_type, "sha256": media.sha256,
+                    "filename": f"soak-{n}.pdf" if kind == "document" else "", "voice": kind == "audio"})
+    return out
+
+
+def build(webhook_url: str, products: int, customers: list[str], delays: str, media_per_number: int = 0):
     os.environ["PORTAL_ENV"] = "test"
     from portal.sandbox import create_app, delivery
     from portal.sandbox.world import CONFIG_SCOPES, Business, PhoneNumber, Waba
@@ -108,9 +129,10 @@ def build(webhook_url: str, products: int, customers: list[str], delays: str):
                                     f"Soak {i:02d}/{k}", "CLOUD_API")
                 world.phones[phone.id] = phone
                 waba.phone_ids.append(phone.id)
-                phones.append({"id": phone.id, "digits": phone.digits, "display": phone.display})
                 for wa_id in customers:
                     world.last_inbound[f"{phone.id}|{wa_id}"] = world.now()
+                phones.append({"id": phone.id, "digits": phone.digits, "display": phone.display,
+                               "media": media_files(world, phone.id, media_per_number)})
             token = world._new_token(business, "SYSTEM_USER", list(CONFIG_SCOPES), expires_in=0)
             world_out.append({"business_id": business.id, "waba_id": waba.id, "phones": phones, "token": token.value})
 
@@ -152,10 +174,11 @@ def main() -> int:
     parser.add_argument("--products", type=int, default=10)
     parser.add_argument("--customers", required=True, help="comma-separated wa_ids whose windows are open")
     parser.add_argument("--status-delays", default="0,0.4,1.2")
+    parser.add_argument("--media-files", type=int, default=0, help="files per number for customers' media messages")
     args = parser.parse_args()
     from werkzeug.serving import make_server
 
-    app = build(args.webhook_url, args.products, args.customers.split(","), args.status_delays)
+    app = build(args.webhook_url, args.products, args.customers.split(","), args.status_delays, args.media_files)
     server = make_server("127.0.0.1", args.port, app, threaded=True)
 
     def stop(*_):
