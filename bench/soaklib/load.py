@@ -29,6 +29,7 @@ class Attempt:
     ms: float
     origin: str = "soak"  # "soak" or "sandbox" (the sandbox's own status webhooks)
     media: bool = False  # a webhook body carrying at least one media message (--media)
+    batch: bool = False  # a webhook body of several changes (customers' batches)
 
 
 class Recorder:
@@ -36,10 +37,11 @@ class Recorder:
         self.attempts: list[Attempt] = []
         self.lock = threading.Lock()
 
-    def add(self, endpoint: str, status: int | None, started: float, origin: str = "soak", media: bool = False) -> None:
+    def add(self, endpoint: str, status: int | None, started: float, origin: str = "soak", media: bool = False,
+            batch: bool = False) -> None:
         now = time.time()
         with self.lock:
-            self.attempts.append(Attempt(now, endpoint, status, (now - started) * 1000, origin, media))
+            self.attempts.append(Attempt(now, endpoint, status, (now - started) * 1000, origin, media, batch))
 
 
 # ---------------------------------------------------------------- Meta's side: webhooks
@@ -91,7 +93,7 @@ class WebhookSender:
             self.local.session = requests.Session()
         return self.local.session
 
-    def deliver(self, body: bytes, media: bool = False) -> bool:
+    def deliver(self, body: bytes, media: bool = False, batch: bool = False) -> bool:
         signature = "sha256=" + hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
         headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signature,
                    "User-Agent": "facebookexternalua"}
@@ -103,7 +105,7 @@ class WebhookSender:
             except requests.RequestException:
                 status = None
                 self.local.session = requests.Session()  # the connection may be dead (worker killed)
-            self.recorder.add("POST /webhook", status, started, media=media)
+            self.recorder.add("POST /webhook", status, started, media=media, batch=batch)
             if status == 200:
                 with self.lock:
                     self.posts_ok += 1
@@ -203,7 +205,8 @@ class Customers:
                 media = any(self.sent[w].kind != "text" for w in wamids)
                 if media:
                     self.media_bodies += 1
-            ok = self.sender.deliver(body, media)
+            batch = len(wamids) > 1
+            ok = self.sender.deliver(body, media, batch)
             with self.lock:
                 self.bodies += 1
                 if ok:
@@ -212,7 +215,7 @@ class Customers:
                 else:
                     self.unacked_bodies += 1
             if ok and rng.random() < self.duplicate_share:
-                self.sender.deliver(body, media)  # Meta's at-least-once: the same body again
+                self.sender.deliver(body, media, batch)  # Meta's at-least-once: the same body again
                 with self.lock:
                     self.duplicates += 1
             next_at += interval
