@@ -1,7 +1,7 @@
 """Product list, dashboard, members and audit log."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -20,13 +20,21 @@ AUDIT_PAGE_SIZE = 100
 def index():
     """The user's products; with exactly one, go straight to it."""
     products = db.session.execute(current_user.products()).scalars().all()
-    if len(products) == 1:
-        return redirect(url_for("product.dashboard", product_id=products[0].id))
+    if len(products) == 1 and not request.args.get("all"):
+        return redirect(url_for("product.home", product_id=products[0].id))
     return render_template("products/index.html", products=products)
 
 
 @product_bp.route("/")
+def home():
+    """A product opens on its inbox: that is where a team spends the day."""
+    return redirect(url_for("inbox.conversations"))
+
+
+@product_bp.route("/channels")
 def dashboard():
+    """The channels page: the product's numbers, its Meta connection and health, its activity
+    (each feature adds a panel; the endpoint keeps its old name for their links)."""
     return render_template("products/dashboard.html", product=current_product())
 
 

@@ -79,5 +79,5 @@ def test_member_of_another_product_is_404(client, auth, make_product):
 def test_switcher_lists_only_my_products(client, auth, make_product):
     mine, _theirs = make_product("Mine"), make_product("Theirs Secret")
     auth.as_member(mine, "agent")
-    page = client.get(f"/p/{mine.id}/").get_data(as_text=True)
+    page = client.get(f"/p/{mine.id}/channels").get_data(as_text=True)
     assert "Mine" in page and "Theirs Secret" not in page

@@ -1,0 +1,131 @@
+"""a shared inbox: conversation status and assignee, notes, canned replies, invitations,
+password resets, and the message search index
+
+Revision ID: 0017_shared_inbox
+Revises: 0004
+Create Date: 2026-11-30 04:20:00
+
+Existing conversations become "open" and unassigned. The search index is made for the
+database in use (SQLite FTS5 with triggers, PostgreSQL a GIN expression index; see
+portal/inbox/search.py) and covers the messages already stored.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+from portal.inbox import search
+
+revision = '0017_shared_inbox'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    dialect = op.get_bind().dialect.name
+    op.add_column('conversations', sa.Column('status', sa.String(length=16), server_default='open', nullable=False))
+    if dialect == 'sqlite':
+        # ADD COLUMN with its reference: a batch rebuild would drop and re-create `conversations`,
+        # which (with foreign keys enforced) would cascade to every message.
+        op.execute("ALTER TABLE conversations ADD COLUMN assignee_user_id CHAR(32) "
+                   "REFERENCES users (id) ON DELETE SET NULL")
+    else:
+        op.add_column('conversations', sa.Column('assignee_user_id', sa.Uuid(), nullable=True))
+        op.create_foreign_key('fk_conversations_assignee_user_id_users', 'conversations', 'users',
+                              ['assignee_user_id'], ['id'], ondelete='SET NULL')
+    op.create_index('ix_conversations_assignee_user_id', 'conversations', ['assignee_user_id'], unique=False)
+    op.create_index('ix_conversations_product_status_last', 'conversations',
+                    ['product_id', 'status', 'last_message_at'], unique=False)
+
+    op.create_table(
+        'conversation_notes',
+        sa.Column('id', sa.Uuid(), nullable=False),
+        sa.Column('conversation_id', sa.Uuid(), nullable=False),
+        sa.Column('author_user_id', sa.Uuid(), nullable=True),
+        sa.Column('body', sa.Text(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.Column('product_id', sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(['author_user_id'], ['users.id'], ondelete='SET NULL'),
+        sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['product_id'], ['products.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_conversation_notes_conversation', 'conversation_notes', ['conversation_id', 'created_at'])
+    op.create_index('ix_conversation_notes_product_id', 'conversation_notes', ['product_id'])
+
+    op.create_table(
+        'canned_replies',
+        sa.Column('id', sa.Uuid(), nullable=False),
+        sa.Column('shortcut', sa.String(length=32), nullable=False),
+        sa.Column('body', sa.Text(), nullable=False),
+        sa.Column('created_by_user_id', sa.Uuid(), nullable=True),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.Column('product_id', sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(['created_by_user_id'], ['users.id'], ondelete='SET NULL'),
+        sa.ForeignKeyConstraint(['product_id'], ['products.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('product_id', 'shortcut', name='uq_canned_reply_shortcut'),
+    )
+    op.create_index('ix_canned_replies_product_id', 'canned_replies', ['product_id'])
+
+    op.create_table(
+        'invitations',
+        sa.Column('id', sa.Uuid(), nullable=False),
+        sa.Column('token_hash', sa.String(length=64), nullable=False),
+        sa.Column('email', sa.String(length=320), nullable=True),
+        sa.Column('role', sa.String(length=16), nullable=False),
+        sa.Column('created_by_user_id', sa.Uuid(), nullable=True),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.Column('expires_at', sa.DateTime(), nullable=False),
+        sa.Column('accepted_at', sa.DateTime(), nullable=True),
+        sa.Column('accepted_by_user_id', sa.Uuid(), nullable=True),
+        sa.Column('revoked_at', sa.DateTime(), nullable=True),
+        sa.Column('product_id', sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(['accepted_by_user_id'], ['users.id'], ondelete='SET NULL'),
+        sa.ForeignKeyConstraint(['created_by_user_id'], ['users.id'], ondelete='SET NULL'),
+        sa.ForeignKeyConstraint(['product_id'], ['products.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('token_hash'),
+    )
+    op.create_index('ix_invitations_product_id', 'invitations', ['product_id'])
+
+    op.create_table(
+        'password_resets',
+        sa.Column('id', sa.Uuid(), nullable=False),
+        sa.Column('user_id', sa.Uuid(), nullable=False),
+        sa.Column('token_hash', sa.String(length=64), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.Column('expires_at', sa.DateTime(), nullable=False),
+        sa.Column('used_at', sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('token_hash'),
+    )
+    op.create_index('ix_password_resets_user_id', 'password_resets', ['user_id'])
+
+    if dialect == 'sqlite':
+        for statement in search.SQLITE_DDL + (search.SQLITE_BACKFILL,):
+            op.execute(statement)
+    elif dialect == 'postgresql':
+        for statement in search.PG_DDL:
+            op.execute(statement)
+
+
+def downgrade():
+    dialect = op.get_bind().dialect.name
+    for statement in (search.SQLITE_DROP if dialect == 'sqlite' else search.PG_DROP if dialect == 'postgresql' else ()):
+        op.execute(statement)
+    op.drop_table('password_resets')
+    op.drop_table('invitations')
+    op.drop_table('canned_replies')
+    op.drop_index('ix_conversation_notes_product_id', table_name='conversation_notes')
+    op.drop_index('ix_conversation_notes_conversation', table_name='conversation_notes')
+    op.drop_table('conversation_notes')
+    op.drop_index('ix_conversations_product_status_last', table_name='conversations')
+    op.drop_index('ix_conversations_assignee_user_id', table_name='conversations')
+    if dialect == 'sqlite':
+        op.execute("ALTER TABLE conversations DROP COLUMN assignee_user_id")  # SQLite 3.35+, no rebuild
+        op.execute("ALTER TABLE conversations DROP COLUMN status")
+    else:
+        op.drop_constraint('fk_conversations_assignee_user_id_users', 'conversations', type_='foreignkey')
+        op.drop_column('conversations', 'assignee_user_id')
+        op.drop_column('conversations', 'status')
