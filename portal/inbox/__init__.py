@@ -3,7 +3,7 @@ from ..tenancy import product_blueprint
 
 bp = product_blueprint("inbox", __name__)
 
-from . import routes, team_routes  # noqa: E402,F401
+from . import routes, search, team_routes  # noqa: E402,F401  (search: its index DDL follows the messages table)
 
 
 def init_app(app):
@@ -19,7 +19,7 @@ def init_app(app):
     app.add_template_global(looks.message_day, "message_day")
     app.add_template_global(looks.day_label, "day_label")
     layout.add_panel(app, "inbox/_reconnect_panel.html", order=1)
-    layout.add_panel(app, "inbox/_activity_panel.html", order=30)
+    layout.add_panel(app, "inbox/_activity_panel.html", order=50)
     layout.add_panel(app, "inbox/_feed_panel.html", order=40)
     layout.add_nav(app, "inbox.conversations", "Inbox", 0)
     layout.add_nav(app, "inbox.canned_replies", "Canned replies", 70)

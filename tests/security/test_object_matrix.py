@@ -11,7 +11,8 @@ import pytest
 
 from portal import create_app
 from portal.extensions import db
-from portal.models import Contact, Conversation, Membership, Message, WhatsAppAccount, utcnow
+from portal.models import (CannedReply, Contact, Conversation, ConversationNote, Membership, Message, WhatsAppAccount,
+                           utcnow)
 from tests.conftest import _test_config
 
 
@@ -31,6 +32,9 @@ def _objects_of(product, owner_membership):
                       contact_wa_id=contact.wa_id, wamid=f"wamid.{suffix}", direction="in", type="image",
                       media_id="media-1", media_mime_type="image/png", sent_at=utcnow())
     db.session.add(message)
+    canned = CannedReply(product_id=product.id, shortcut=f"hours{suffix}", body="8 to 18")
+    conversation.status, conversation.assignee_user_id = "pending", owner_membership.user_id
+    db.session.add(canned)
     db.session.commit()
     return {
         "membership_id": owner_membership.id,
@@ -38,6 +42,7 @@ def _objects_of(product, owner_membership):
         "conversation_id": conversation.id,
         "message_id": message.id,
         "contact_id": contact.id,
+        "canned_reply_id": canned.id,
     }
 
 
@@ -80,3 +85,7 @@ def test_member_of_other_product_gets_404_for_its_objects(client, auth, make_pro
     assert db.session.get(WhatsAppAccount, objects["account_id"]).access_token.startswith("EAAobjectmatrixtoken")
     assert db.session.get(Membership, objects["membership_id"]).role == "owner"
     assert db.session.get(Message, objects["message_id"]) is not None
+    conversation = db.session.get(Conversation, objects["conversation_id"])
+    assert (conversation.status, conversation.assignee_user_id) == ("pending", owner_a.user_id)
+    assert db.session.get(CannedReply, objects["canned_reply_id"]) is not None
+    assert db.session.query(ConversationNote).count() == 0
