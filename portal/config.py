@@ -55,6 +55,17 @@ DEFAULTS: dict[str, object] = {
     "LOG_LEVEL": "INFO",
     "LOG_FORMAT": None,  # json (production) or text (demo, test)
     "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug's scrypt defaults (n=2**15)
+    # Email (Flask-Mailman) for invitations and password resets; none is sent while MAIL_SERVER is unset.
+    "MAIL_SERVER": None,
+    "MAIL_PORT": 587,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_USE_TLS": True,
+    "MAIL_USE_SSL": False,
+    "MAIL_DEFAULT_SENDER": None,
+    "MAIL_BACKEND": None,  # smtp when MAIL_SERVER is set; "locmem" in tests, "console" prints them
+    "INVITATION_DAYS": 7,
+    "PASSWORD_RESET_MINUTES": 60,
 }
 
 # Values in the demo: a local Meta stand-in on its own port (see portal/sandbox).
@@ -67,8 +78,8 @@ DEMO_META = {
 }
 
 WEBHOOK_PROCESSING_MODES = ("journal", "inline")
-INT_KEYS = ("FEED_POLL_SECONDS", "WEBHOOK_MAX_BYTES")
-BOOL_KEYS = ("META_SEND_READ_RECEIPTS", "JOBS_IMMEDIATE")
+INT_KEYS = ("FEED_POLL_SECONDS", "WEBHOOK_MAX_BYTES", "MAIL_PORT", "INVITATION_DAYS", "PASSWORD_RESET_MINUTES")
+BOOL_KEYS = ("META_SEND_READ_RECEIPTS", "JOBS_IMMEDIATE", "MAIL_USE_TLS", "MAIL_USE_SSL")
 FLOAT_KEYS = ("META_HTTP_TIMEOUT",)
 
 

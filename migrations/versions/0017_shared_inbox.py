@@ -23,15 +23,7 @@ depends_on = None
 def upgrade():
     dialect = op.get_bind().dialect.name
     op.add_column('conversations', sa.Column('status', sa.String(length=16), server_default='open', nullable=False))
-    if dialect == 'sqlite':
-        # ADD COLUMN with its reference: a batch rebuild would drop and re-create `conversations`,
-        # which (with foreign keys enforced) would cascade to every message.
-        op.execute("ALTER TABLE conversations ADD COLUMN assignee_user_id CHAR(32) "
-                   "REFERENCES users (id) ON DELETE SET NULL")
-    else:
-        op.add_column('conversations', sa.Column('assignee_user_id', sa.Uuid(), nullable=True))
-        op.create_foreign_key('fk_conversations_assignee_user_id_users', 'conversations', 'users',
-                              ['assignee_user_id'], ['id'], ondelete='SET NULL')
+    op.add_column('conversations', sa.Column('assignee_user_id', sa.Uuid(), nullable=True))  # no FK: see the model
     op.create_index('ix_conversations_assignee_user_id', 'conversations', ['assignee_user_id'], unique=False)
     op.create_index('ix_conversations_product_status_last', 'conversations',
                     ['product_id', 'status', 'last_message_at'], unique=False)
@@ -122,10 +114,5 @@ def downgrade():
     op.drop_table('conversation_notes')
     op.drop_index('ix_conversations_product_status_last', table_name='conversations')
     op.drop_index('ix_conversations_assignee_user_id', table_name='conversations')
-    if dialect == 'sqlite':
-        op.execute("ALTER TABLE conversations DROP COLUMN assignee_user_id")  # SQLite 3.35+, no rebuild
-        op.execute("ALTER TABLE conversations DROP COLUMN status")
-    else:
-        op.drop_constraint('fk_conversations_assignee_user_id_users', 'conversations', type_='foreignkey')
-        op.drop_column('conversations', 'assignee_user_id')
-        op.drop_column('conversations', 'status')
+    op.drop_column('conversations', 'assignee_user_id')  # SQLite 3.35+ drops a plain column in place
+    op.drop_column('conversations', 'status')

@@ -51,8 +51,10 @@ class Conversation(TenantScoped, db.Model):
     unread_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     status: Mapped[str] = mapped_column(String(16), default="open", server_default="open", nullable=False)
-    assignee_user_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # No foreign key on purpose: adding one to an existing table means rebuilding it on SQLite, which
+    # (with foreign keys enforced) would cascade to every message. Users are never deleted; a departed
+    # member's id shows as "former member".
+    assignee_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
 
     contact: Mapped[Contact] = relationship()
 

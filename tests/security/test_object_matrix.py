@@ -11,8 +11,8 @@ import pytest
 
 from portal import create_app
 from portal.extensions import db
-from portal.models import (CannedReply, Contact, Conversation, ConversationNote, Membership, Message, WhatsAppAccount,
-                           utcnow)
+from portal.models import (CannedReply, Contact, Conversation, ConversationNote, Invitation, Membership, Message,
+                           WhatsAppAccount, utcnow)
 from tests.conftest import _test_config
 
 
@@ -34,7 +34,9 @@ def _objects_of(product, owner_membership):
     db.session.add(message)
     canned = CannedReply(product_id=product.id, shortcut=f"hours{suffix}", body="8 to 18")
     conversation.status, conversation.assignee_user_id = "pending", owner_membership.user_id
-    db.session.add(canned)
+    invitation = Invitation(product_id=product.id, token_hash=uuid.uuid4().hex * 2, role="admin",
+                            expires_at=utcnow() + timedelta(days=1))
+    db.session.add_all([canned, invitation])
     db.session.commit()
     return {
         "membership_id": owner_membership.id,
@@ -43,6 +45,7 @@ def _objects_of(product, owner_membership):
         "message_id": message.id,
         "contact_id": contact.id,
         "canned_reply_id": canned.id,
+        "invitation_id": invitation.id,
     }
 
 
@@ -89,3 +92,4 @@ def test_member_of_other_product_gets_404_for_its_objects(client, auth, make_pro
     assert (conversation.status, conversation.assignee_user_id) == ("pending", owner_a.user_id)
     assert db.session.get(CannedReply, objects["canned_reply_id"]) is not None
     assert db.session.query(ConversationNote).count() == 0
+    assert db.session.get(Invitation, objects["invitation_id"]).revoked_at is None
