@@ -23,8 +23,9 @@ from werkzeug.serving import make_server
 
 from portal import create_app
 from portal.extensions import db
-from portal.models import (CannedReply, Contact, Conversation, Membership, Message, Product, User, WhatsAppAccount,
-                           utcnow)
+from portal.models import (CannedReply, Contact, Conversation, Invitation, Membership, Message, Product, User,
+                           WhatsAppAccount, utcnow)
+from portal.models.invitations import new_secret
 from tests.conftest import PASSWORD, _test_config
 
 pytestmark = pytest.mark.browser
@@ -99,8 +100,18 @@ def live(tmp_path):
                   outbound_failed=True, agent=user.id)
         _customer(cardio.id, "59170000003", None, [("in", "Do you take insurance from Seguros Andinos?")], 90)
         ana.assignee_user_id = user.id
+        secret, digest = new_secret()
+        db.session.add(Invitation(product_id=cardio.id, token_hash=digest, role="agent", email="new.agent@example.com",
+                                  expires_at=utcnow() + timedelta(days=7)))
+        colleague = User(email="colleague@example.com")
+        colleague.set_password(PASSWORD)
+        db.session.add(colleague)
+        db.session.flush()
+        colleague_membership = Membership(product_id=cardio.id, user_id=colleague.id, role="agent")
+        db.session.add(colleague_membership)
         db.session.commit()
-        ids = {"product": cardio.id, "flex": flex.id, "ana": ana.id}
+        ids = {"product": cardio.id, "flex": flex.id, "ana": ana.id, "invite": secret,
+               "colleague": colleague_membership.id}
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -139,9 +150,10 @@ def test_no_page_scrolls_sideways(browser, live, shoot, device):
     app, base_url, ids = live
     context = browser.new_context(**(LAPTOP if device == "laptop" else PHONE))
     anonymous = context.new_page()
-    anonymous.goto(f"{base_url}/login")
-    _assert_fits(anonymous, "login")
-    shoot(anonymous, f"layout-{device}-login")
+    for name, path in (("login", "/login"), ("forgot", "/password/forgot"), ("invitation", f"/invite?t={ids['invite']}")):
+        assert anonymous.goto(f"{base_url}{path}").status == 200, name
+        _assert_fits(anonymous, name)
+        shoot(anonymous, f"layout-{device}-{name}")
     page = _login(context, base_url)
     p = f"{base_url}/p/{ids['product']}"
     pages = {
@@ -149,6 +161,7 @@ def test_no_page_scrolls_sideways(browser, live, shoot, device):
         "search": f"{p}/conversations?q=fast&status=all", "channels": f"{p}/channels", "team": f"{p}/members",
         "canned": f"{p}/canned-replies", "audit": f"{p}/audit", "feed": f"{p}/feed",
         "agent-product": f"{base_url}/p/{ids['flex']}/",
+        "remove-member": f"{p}/members/{ids['colleague']}/remove",
     }
     for name, url in pages.items():
         response = page.goto(url)
@@ -156,6 +169,13 @@ def test_no_page_scrolls_sideways(browser, live, shoot, device):
         page.wait_for_load_state("networkidle")
         _assert_fits(page, name)
         shoot(page, f"layout-{device}-{name}")
+    # The team page with a new invitation link (a long one) to copy.
+    page.goto(f"{p}/members")
+    page.fill("input[name=email]", "someone.with.a.long.address@example.com")
+    page.locator("form:has(input[name=email]) button[type=submit]").click()
+    page.wait_for_selector("#invite-link")
+    _assert_fits(page, "team with an invitation link")
+    shoot(page, f"layout-{device}-team-invited")
     context.close()
 
 
