@@ -129,6 +129,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     cfg["SQLALCHEMY_DATABASE_URI"] = _database_url(cfg.get("DATABASE_URL"), instance_path)
     cfg["LOG_FORMAT"] = cfg["LOG_FORMAT"] or ("json" if env_name == "production" else "text")
     cfg["TESTING"] = env_name == "test"
+    if env_name == "demo" and not cfg.get("MAIL_SERVER") and not cfg.get("MAIL_BACKEND"):
+        cfg["MAIL_BACKEND"] = "console"  # the demo prints invitation and reset emails in its terminal
     if env_name == "test" and "PASSWORD_HASH_METHOD" not in overrides:
         cfg["PASSWORD_HASH_METHOD"] = "scrypt:1024:8:1"  # still scrypt, cheap enough for thousands of test logins
     if env_name == "test" and "WEBHOOK_PROCESSING" not in overrides and not os.environ.get("WEBHOOK_PROCESSING"):

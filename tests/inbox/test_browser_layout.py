@@ -38,12 +38,15 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "i
 SCREENSHOTS = os.environ.get("E2E_SCREENSHOTS")
 
 
+# The pictures the README shows; the others (every page, both sizes) go to a temporary folder to look at.
+README_SHOTS = {"layout-laptop-conversation", "layout-phone-thread", "layout-laptop-channels"}
+
+
 @pytest.fixture
 def shoot(tmp_path):
-    folder = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-
     def take(page, name):
+        folder = Path(SCREENSHOTS) if SCREENSHOTS and name in README_SHOTS else tmp_path / "screenshots"
+        folder.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(folder / f"{name}.png"))
         return folder / f"{name}.png"
 
