@@ -20,6 +20,7 @@ from ..models import Contact, Conversation, Message
 from ..tenancy import current_product_id
 
 MAX_TERMS = 8
+MAX_MATCHES = 5000
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 PG_INDEX = "ix_messages_text_search"
@@ -30,10 +31,12 @@ PG_DDL = (
 PG_DROP = (f"DROP INDEX IF EXISTS {PG_INDEX}",)
 
 # A table of its own (not external content): it survives a table rebuild of `messages`
-# without rowid bookkeeping; product and conversation are kept to filter without a join.
+# without rowid bookkeeping. The product id is an indexed column: a query names it as a
+# term, so FTS5 intersects the product's few entries with a word's many, instead of reading
+# every product's matches and filtering them afterwards.
 SQLITE_DDL = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5("
-    "text, message_id UNINDEXED, conversation_id UNINDEXED, product_id UNINDEXED, tokenize='unicode61')",
+    "text, product_id, message_id UNINDEXED, conversation_id UNINDEXED, tokenize='unicode61')",
     "CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages WHEN new.text IS NOT NULL BEGIN "
     "INSERT INTO messages_fts (text, message_id, conversation_id, product_id) "
     "VALUES (new.text, new.id, new.conversation_id, new.product_id); END",
@@ -72,7 +75,9 @@ def terms(query: str) -> list[str]:
 
 
 def matching_conversation_ids(query: str, dialect: str):
-    """A statement selecting ids of the product's conversations whose messages match every word."""
+    """A statement selecting ids of the product's conversations whose messages match every word,
+    among the product's latest MAX_MATCHES matching messages (a word found in every message
+    costs a bounded amount; the list shows the most recent conversations anyway)."""
     words = terms(query)
     if not words:
         return None
@@ -83,12 +88,16 @@ def matching_conversation_ids(query: str, dialect: str):
             select(Message.conversation_id)
             .where(text("to_tsvector('simple', coalesce(messages.text, '')) @@ to_tsquery('simple', :tsq)")
                    .bindparams(tsq=tsquery))
+            .order_by(Message.created_at.desc()).limit(MAX_MATCHES)
         )  # the product filter is added by the tenancy hook (an ORM select on Message)
-    fts_query = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
     # Ids are stored as 32 hex digits on SQLite (SQLAlchemy's Uuid), and the triggers copy them as stored.
+    fts_query = f'product_id : "{product_id.hex}" AND ' + " AND ".join('text : "' + w.replace('"', '""') + '"*'
+                                                                       for w in words)
     return text(
-        "SELECT conversation_id FROM messages_fts WHERE messages_fts MATCH :q AND product_id = :p"
-    ).bindparams(bindparam("q", fts_query), bindparam("p", product_id.hex)).columns(column("conversation_id"))
+        "SELECT conversation_id FROM messages_fts WHERE messages_fts MATCH :q AND product_id = :p "
+        "ORDER BY rowid DESC LIMIT :n"  # rowid: the order rows were stored in
+    ).bindparams(bindparam("q", fts_query), bindparam("p", product_id.hex),
+                 bindparam("n", MAX_MATCHES)).columns(column("conversation_id"))
 
 
 def conversation_filter(query: str, dialect: str):

@@ -308,3 +308,15 @@ def test_unread_counts_in_title_navigation_and_product_list(client, auth, inbox,
     products = client.get("/?all=1").get_data(as_text=True)
     assert re.search(r"Cardio Plus</span>\s*<span[^>]*>2 unread<", products)
     assert re.search(r"Flex 60</span>\s*<span[^>]*>1 unread<", products)
+
+
+def test_a_word_in_very_many_messages_lists_the_latest_conversations(client, auth, worked, monkeypatch):
+    """The search reads the product's latest MAX_MATCHES matching messages, so a common word stays cheap."""
+    from portal.inbox import search
+
+    product, me, first, second, rows = worked
+    auth.login(me)
+    monkeypatch.setattr(search, "MAX_MATCHES", 1)
+    assert _names(_list(client, product, q="message", status="all")) == {"Mine Resolved"}  # the latest one
+    monkeypatch.setattr(search, "MAX_MATCHES", 5000)
+    assert len(_names(_list(client, product, q="message", status="all"))) == 4
