@@ -12,12 +12,38 @@ portal/inbox/search.py) and covers the messages already stored.
 from alembic import op
 import sqlalchemy as sa
 
-from portal.inbox import search
-
 revision = '0017_shared_inbox'
 down_revision = '0004'
 branch_labels = None
 depends_on = None
+
+# The search index as portal/inbox/search.py defines it today, copied so that this migration
+# keeps doing what it did when later code changes.
+PG_INDEX = "ix_messages_text_search"
+PG_DDL = (
+    f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON messages "
+    "USING gin (to_tsvector('simple', coalesce(text, '')))",
+)
+PG_DROP = (f"DROP INDEX IF EXISTS {PG_INDEX}",)
+SQLITE_DDL = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5("
+    "text, product_id, message_id UNINDEXED, conversation_id UNINDEXED, tokenize='unicode61')",
+    "CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages WHEN new.text IS NOT NULL BEGIN "
+    "INSERT INTO messages_fts (text, message_id, conversation_id, product_id) "
+    "VALUES (new.text, new.id, new.conversation_id, new.product_id); END",
+    "CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE OF text, conversation_id ON messages BEGIN "
+    "DELETE FROM messages_fts WHERE message_id = old.id; "
+    "INSERT INTO messages_fts (text, message_id, conversation_id, product_id) "
+    "SELECT new.text, new.id, new.conversation_id, new.product_id WHERE new.text IS NOT NULL; END",
+    "CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN "
+    "DELETE FROM messages_fts WHERE message_id = old.id; END",
+)
+SQLITE_DROP = (
+    "DROP TRIGGER IF EXISTS messages_fts_insert", "DROP TRIGGER IF EXISTS messages_fts_update",
+    "DROP TRIGGER IF EXISTS messages_fts_delete", "DROP TABLE IF EXISTS messages_fts",
+)
+SQLITE_BACKFILL = ("INSERT INTO messages_fts (text, message_id, conversation_id, product_id) "
+                   "SELECT text, id, conversation_id, product_id FROM messages WHERE text IS NOT NULL")
 
 
 def upgrade():
@@ -95,16 +121,16 @@ def upgrade():
     op.create_index('ix_password_resets_user_id', 'password_resets', ['user_id'])
 
     if dialect == 'sqlite':
-        for statement in search.SQLITE_DDL + (search.SQLITE_BACKFILL,):
+        for statement in SQLITE_DDL + (SQLITE_BACKFILL,):
             op.execute(statement)
     elif dialect == 'postgresql':
-        for statement in search.PG_DDL:
+        for statement in PG_DDL:
             op.execute(statement)
 
 
 def downgrade():
     dialect = op.get_bind().dialect.name
-    for statement in (search.SQLITE_DROP if dialect == 'sqlite' else search.PG_DROP if dialect == 'postgresql' else ()):
+    for statement in (SQLITE_DROP if dialect == 'sqlite' else PG_DROP if dialect == 'postgresql' else ()):
         op.execute(statement)
     op.drop_table('password_resets')
     op.drop_table('invitations')

@@ -234,13 +234,10 @@ def test_enter_sends_shift_enter_adds_a_line_and_slash_inserts_a_canned_reply(br
                  json={"messages": [{"id": "wamid.ENTER"}]})
         page.keyboard.press("Enter")
         page.wait_for_selector(".msg-out:has-text('Anything else?')", timeout=10_000)
-        assert json.loads(meta.calls[0].request.body)["text"]["body"] == box_text_sent(meta)
+        assert json.loads(meta.calls[0].request.body)["text"]["body"] == (
+            "We are open 8:00-18:00, Monday to Saturday.\nAnything else?")
     assert page.locator(".msg-out:has-text('Anything else?') .msg-sender").inner_text() == "lucia.agent"
     context.close()
-
-
-def box_text_sent(meta):
-    return "We are open 8:00-18:00, Monday to Saturday.\nAnything else?"
 
 
 def _new_customer_writes(app, product_id, wa_id, name, text):

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
 
 import pytest
 import responses
 
 from portal.extensions import db
-from portal.models import (AuditEvent, CannedReply, Conversation, ConversationNote, Membership, Message, User,
-                           utcnow)
-from tests.conftest import PASSWORD
+from portal.models import AuditEvent, CannedReply, Conversation, ConversationNote, Membership, Message
 from tests.webhook.payloads import envelope, messages_change, post_signed, text_message
 
 HX = {"HX-Request": "true"}
