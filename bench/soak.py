@@ -5,8 +5,8 @@ under mixed load and injected faults, then checked from the database and the pag
 
 Starts on loopback ports: the sandbox (bench/soaklib/sandbox_server.py: portal/sandbox plus 10
 businesses, fault injection and /soak controls) and the portal (`gunicorn wsgi:app -c gunicorn.conf.py`,
-2 sync workers, PORTAL_ENV=test so META_* may point at the sandbox) on a fresh PostgreSQL database
-(created, `flask db upgrade`d, dropped at the end). Sets up 10 products x 2 numbers through the
+2 sync workers, PORTAL_ENV=test so META_* may point at the sandbox, plus 2 `flask --app portal:create_app
+work` processes) on a fresh PostgreSQL database (created, `flask db upgrade`d, dropped at the end). Sets up 10 products x 2 numbers through the
 portal's models, with business tokens the sandbox issued. Then, for --seconds, at once:
   customers   signed webhooks to /webhook in Meta's shape (portal/sandbox/payloads.py): one message per
               POST or batches (several entries and changes), 10% of bodies delivered twice; a POST that
@@ -15,11 +15,13 @@ portal's models, with business tokens the sandbox issued. Then, for --seconds, a
               (CSRF token from the page), pressing Retry on replies that failed retryably;
   statuses    the sandbox sends sent/delivered/read after each accepted send (retried until 200),
               and the soak sends them again in shuffled order, single or in one POST;
-  faults      --kill-worker: SIGKILL one gunicorn worker and one webhook drain process at 25% of the run;
+  faults      --kill-worker: SIGKILL one gunicorn worker and one `flask work` process at 25% of the run
+              (another `flask work` is started, as a process supervisor would);
               --stop-postgres: PostgreSQL stopped for 10 s at 45% (always started again);
               --graph-faults R: a share R of Graph calls answers 500 (Meta's transient error) or hangs
               past META_HTTP_TIMEOUT. --all-faults = all three, R = 0.2.
-Then every webhook is drained and the database and pages are checked. Exit status 1 when a check fails.
+Then every webhook is stored (the workers drain the journal) and the database and pages are checked.
+Exit status 1 when a check fails.
 """
 from __future__ import annotations
 
@@ -54,6 +56,7 @@ META_HTTP_TIMEOUT = 2.0
 OUTAGE_SECONDS = 10.0
 OUTAGE_GRACE = 3.0  # after PostgreSQL is back, the pools reconnect (pool_pre_ping)
 KILL_GRACE = 1.0
+WORKERS = 2  # `flask work` processes
 
 
 def portal_env(database_url: str, sandbox_url: str) -> dict:
@@ -65,7 +68,8 @@ def portal_env(database_url: str, sandbox_url: str) -> dict:
         "META_APP_SECRET": APP_SECRET, "META_VERIFY_TOKEN": "soak-verify", "META_GRAPH_URL": sandbox_url,
         "META_DIALOG_URL": sandbox_url, "META_HTTP_TIMEOUT": str(META_HTTP_TIMEOUT),
         "LOGIN_RATE_LIMIT": "10000 per minute", "LOG_LEVEL": "WARNING",
-        "WEBHOOK_PROCESSING": "journal",  # as in production: 200 once journaled, stored by the drainers
+        "WEBHOOK_PROCESSING": "journal",  # as in production: 200 once journaled, stored by `flask work`
+        "JOBS_URL": database_url,  # as in production: the job queue in the same PostgreSQL (PORTAL_ENV=test would use memory)
     }
 
 
@@ -153,8 +157,6 @@ def main() -> int:
     parser.add_argument("--graph-faults", type=float, default=0.0, metavar="SHARE")
     parser.add_argument("--all-faults", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
-    parser.add_argument("--journal", choices=("database", "file"), default="database",
-                        help="WEBHOOK_JOURNAL of the portal (default database, PostgreSQL's default)")
     args = parser.parse_args()
     if args.all_faults:
         args.kill_worker = args.stop_postgres = True
@@ -178,16 +180,12 @@ def main() -> int:
         stack.callback(outage.start)
         logs = ROOT / "instance" / "soak-logs"
         logs.mkdir(parents=True, exist_ok=True)
-        print("starting: PostgreSQL database, sandbox, gunicorn ...", flush=True)
+        print("starting: PostgreSQL database, sandbox, gunicorn, flask work ...", flush=True)
         database = processes.Database()
         stack.callback(database.drop)
         sandbox_port, portal_port = processes.free_port(), processes.free_port()
         sandbox_url, portal_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{portal_port}"
         env = portal_env(database.url, sandbox_url)
-        journal_file = None
-        if args.journal == "file":
-            journal_file = str(logs / f"webhooks-{uuid.uuid4().hex[:8]}.journal")
-            env.update(WEBHOOK_JOURNAL="file", WEBHOOK_JOURNAL_PATH=journal_file)
         processes.migrate(env, logs / "migrate.log")
         os.environ["META_APP_SECRET"] = APP_SECRET  # the sandbox signs with the same app secret
         sandbox = processes.start_sandbox(sandbox_port, f"{portal_url}/webhook", PRODUCTS, CUSTOMER_IDS,
@@ -197,6 +195,10 @@ def main() -> int:
         products = setup_products(env, world)
         gunicorn = processes.start_gunicorn(env, portal_port, logs / "gunicorn.log")
         stack.callback(processes.stop_process, gunicorn, 25)
+        for old_log in logs.glob("work-*.log"):
+            old_log.unlink()
+        workers = [processes.start_worker(env, logs / f"work-{n}.log") for n in range(WORKERS)]
+        stack.callback(lambda: [processes.stop_process(w, 25) for w in workers])
         stack.callback(stop.set)
         stack.callback(outage.start)  # runs first on the way out: PostgreSQL back before the drop
 
@@ -221,19 +223,23 @@ def main() -> int:
         def faults_thread():
             began = time.time()
             if args.kill_worker and not stop.wait(0.25 * load_seconds):
-                workers = processes.worker_pids(gunicorn.pid)
-                if workers:
-                    victim = random.choice(workers)
+                web = processes.worker_pids(gunicorn.pid)
+                if web:
+                    victim = random.choice(web)
                     os.kill(victim, signal.SIGKILL)
                     kills.append(time.time())
-                    events.append(f"t={time.time() - began:.1f}s SIGKILL worker {victim} (workers {workers})")
-                # And one webhook drain process, mid-drain as likely as not: what it had taken
-                # goes back to the journal (its transaction dies with it) for the others.
-                drains = processes.worker_pids(gunicorn.pid, drains=True)
-                if drains:
-                    victim = random.choice(drains)
-                    os.kill(victim, signal.SIGKILL)
-                    events.append(f"t={time.time() - began:.1f}s SIGKILL drain process {victim} (drains {drains})")
+                    events.append(f"t={time.time() - began:.1f}s SIGKILL gunicorn worker {victim} (workers {web})")
+                # And one `flask work` process, mid-drain as likely as not: what it had taken goes
+                # back to the journal (its transaction dies with it) for the other; a supervisor
+                # (systemd, the Procfile's runner) starts another, here at once.
+                doomed = random.choice(workers)
+                os.kill(doomed.pid, signal.SIGKILL)
+                doomed.wait()
+                events.append(f"t={time.time() - began:.1f}s SIGKILL flask work {doomed.pid} "
+                              f"(workers {[w.pid for w in workers]})")
+                replacement = processes.start_worker(env, logs / f"work-{WORKERS}.log")
+                workers[workers.index(doomed)] = replacement
+                events.append(f"t={time.time() - began:.1f}s started flask work {replacement.pid}")
             if args.stop_postgres:
                 wait = 0.45 * load_seconds - (time.time() - began)
                 if wait <= 0 or not stop.wait(wait):
@@ -287,9 +293,11 @@ def main() -> int:
                 break
             time.sleep(0.5)
         # Then the portal's own journal: every delivery it answered 200 must reach the inbox.
-        while time.time() < drain_deadline and checks.journal_backlog(database.url, journal_file):
+        while time.time() < drain_deadline and checks.journal_backlog(database.url):
             time.sleep(0.2)
-        drained = state["pending"] == 0 and checks.journal_backlog(database.url, journal_file) == 0
+        journal_left = checks.journal_backlog(database.url)
+        drained = state["pending"] == 0 and journal_left == 0
+        exited = [f"pid {w.pid} exit {w.returncode}" for w in workers if w.poll() is not None]
         from soaklib.load import Attempt
 
         sandbox_attempts = [Attempt(t, "POST /webhook", s, 0.0, "sandbox") for t, s in state["deliveries"]]
@@ -331,7 +339,8 @@ def main() -> int:
             "webhook_200_per_s_min_max_5s_window": [round(min(buckets.values(), default=0) / 5, 1), round(max(buckets.values(), default=0) / 5, 1)],
             "webhook_p50_ms": round(percentile(ok_latencies, 0.5), 1),
             "webhook_p99_ms": round(percentile(ok_latencies, 0.99), 1),
-            "feed_polls": sum(a.polls for a in agents), "drained": drained,
+            "feed_polls": sum(a.polls for a in agents), "drained": drained, "journal_left": journal_left,
+            "work_processes_exited_by_themselves": exited,
             "readyz": dict(Counter(f"{a.status} {'during outage' if outage.window and outage.window[0] <= a.at <= outage.window[1] + OUTAGE_GRACE else 'outside'}"
                                    for a in recorder.attempts if a.endpoint == "GET /readyz")),
             "http_attempts": len(attempts),
@@ -347,8 +356,12 @@ def main() -> int:
             problems.append(f"/webhook answered {webhook_other_outage} times with something else than 503 during the outage")
         if customers.unacked_bodies:
             problems.append(f"{customers.unacked_bodies} webhook bodies never acknowledged within the run")
-        if not drained:
+        if state["pending"]:
             problems.append("the sandbox still had webhooks queued at the end")
+        if journal_left:
+            problems.append(f"{journal_left} acknowledged deliveries still in the journal at the end")
+        if exited:
+            problems.append(f"`flask work` processes stopped by themselves: {', '.join(exited)}")
         figures["verdict"] = "PASS" if not problems else "FAIL"
         figures["problems"] = problems
         print(json.dumps(figures, indent=2, default=str))

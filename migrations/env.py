@@ -4,14 +4,18 @@ from logging.config import fileConfig
 from flask import current_app
 
 from alembic import context
+from portal.observability import logging_configured
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Interpret the config file for Python logging, unless the portal configured it already
+# (`flask db upgrade`, the demo): fileConfig would replace the root logger's handlers, and with
+# them the portal's redacting one, so OAuth codes, tokens and the app secret in request lines
+# would be written as they are.
+if not logging_configured():
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
@@ -92,14 +96,28 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        # Batch mode rebuilds a SQLite table (copy, DROP, rename). With foreign keys on, SQLite's
+        # DROP first deletes every row, and ON DELETE CASCADE empties the tables pointing at it
+        # (0014 rebuilding contacts emptied conversations and their messages). So they are off for
+        # the run: set outside any transaction (SQLite ignores the pragma inside one), on again after.
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                connection.rollback()  # nothing is pending after a run; the pragma needs no transaction
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 if context.is_offline_mode():

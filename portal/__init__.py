@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from flask import Flask
 from jinja2 import BytecodeCache
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import ConfigError, load_config
-from .database import render_migration_item
+from .database import include_in_migrations, render_migration_item
 from .extensions import csrf, db, htmx, limiter, login, migrate
 from .sessions import CookieSessionInterface
 
@@ -37,11 +38,16 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.from_mapping(load_config(app.instance_path, overrides))
     app.jinja_options = {**app.jinja_options, "bytecode_cache": _BYTECODE_CACHE}
     app.session_interface = CookieSessionInterface()
+    if app.config["TRUSTED_PROXY_HOPS"]:
+        # Behind N load balancers the peer is the last of them: the client address (what the login
+        # limit counts) is the entry they appended to X-Forwarded-For, and only theirs is believed.
+        hops = app.config["TRUSTED_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     db.init_app(app)
     migrate.init_app(
         app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True,
-        render_item=render_migration_item,
+        render_item=render_migration_item, include_name=include_in_migrations,
     )
     login.init_app(app)
     login.login_view = "auth.login"
@@ -80,9 +86,9 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
     # Each feature wires its own blueprints, panels and commands.
-    from . import connect, inbox, webhook
+    from . import api, connect, inbox, media, message_templates, outgoing, webhook
 
-    for feature in (connect, webhook, inbox):
+    for feature in (connect, webhook, inbox, media, message_templates, api, outgoing):
         feature.init_app(app)
 
 

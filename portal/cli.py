@@ -22,7 +22,8 @@ products_cli = AppGroup("products", help="Manage products (tenants) and their me
 tokens_cli = AppGroup("tokens", help="Manage the encrypted Meta tokens.")
 
 # Every encrypted column, read and written as raw ciphertext by `tokens rotate`.
-ENCRYPTED_COLUMNS = {"whatsapp_accounts": ("access_token", "oauth_access_token", "oauth_refresh_token")}
+ENCRYPTED_COLUMNS = {"whatsapp_accounts": ("access_token", "oauth_access_token", "oauth_refresh_token"),
+                     "outgoing_endpoints": ("secret",)}
 
 
 @users_cli.command("create")

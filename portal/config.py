@@ -9,6 +9,7 @@ import json
 import os
 import re
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -41,7 +42,12 @@ DEFAULTS: dict[str, object] = {
     "META_HTTP_TIMEOUT": 10.0,
     "TOKEN_ENCRYPTION_KEYS": None,
     "RATELIMIT_STORAGE_URI": "memory://",
-    "LOGIN_RATE_LIMIT": "10 per minute",
+    "LOGIN_RATE_LIMIT": "10 per minute",  # per client address, and failed logins per account
+    # How many proxies (load balancers) in front append to X-Forwarded-For: only their entries are
+    # believed. 0: the peer address is the client (nothing in front, or a proxy we must not trust).
+    "TRUSTED_PROXY_HOPS": 0,
+    # A signed-in session ends after this long without a request (each request renews it).
+    "SESSION_LIFETIME_HOURS": 12,
     "FEED_POLL_SECONDS": 2,
     "META_SEND_READ_RECEIPTS": False,  # tell Meta when an agent opens a conversation (blue ticks)
     "WEBHOOK_MAX_BYTES": 4 * 1024 * 1024,
@@ -52,6 +58,11 @@ DEFAULTS: dict[str, object] = {
     # database, or the PostgreSQL database itself; memory:// in tests.
     "JOBS_URL": None,
     "JOBS_IMMEDIATE": None,  # run jobs at once in the enqueuing thread (default: only in tests)
+    "MEDIA_ROOT": None,  # where media files are kept, a folder per product (default: instance/media)
+    # Outgoing webhooks to private/loopback addresses (default: only in demo and test).
+    "OUTGOING_WEBHOOKS_ALLOW_PRIVATE": None,
+    "OUTGOING_WEBHOOK_TIMEOUT": 10.0,  # seconds for one delivery attempt
+    "API_RATE_LIMIT": "120 per minute",  # per API key
     "LOG_LEVEL": "INFO",
     "LOG_FORMAT": None,  # json (production) or text (demo, test)
     "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug's scrypt defaults (n=2**15)
@@ -68,7 +79,14 @@ DEFAULTS: dict[str, object] = {
     "PASSWORD_RESET_MINUTES": 60,
 }
 
-# Values in the demo: a local Meta stand-in on its own port (see portal/sandbox).
+# The demo's two servers on this machine (`make run`): PORTAL_PORT and SANDBOX_PORT move them,
+# and every URL that names one of them (the portal's Meta URLs, the sandbox's webhook target,
+# the sandbox CLI) is derived from these, never written out.
+DEMO_HOST = "127.0.0.1"
+DEMO_PORTS = {"PORTAL_PORT": 5000, "SANDBOX_PORT": 5001}
+
+# Values in the demo: a local Meta stand-in on its own port (see portal/sandbox). The URLs here are
+# those of the default port; load_config uses demo_url("SANDBOX_PORT").
 DEMO_META = {
     "META_APP_ID": "1000000000000001",
     "META_APP_SECRET": "demo-app-secret-not-for-production",
@@ -77,10 +95,24 @@ DEMO_META = {
     "META_DIALOG_URL": "http://127.0.0.1:5001",
 }
 
+# Values anyone can read (.env.example, the demo): a portal started with one of them as a
+# secret would sign sessions or accept webhooks with a key the whole world knows.
+PUBLIC_PLACEHOLDERS = {
+    "change-me-to-a-long-random-string",
+    "choose-a-random-string-and-enter-it-in-the-webhook-settings",
+    DEMO_META["META_APP_SECRET"],
+    DEMO_META["META_VERIFY_TOKEN"],
+}
+SECRET_SETTINGS = ("SECRET_KEY", "META_APP_SECRET", "META_VERIFY_TOKEN")
+MIN_SECRET_KEY_BYTES = 32
+
 WEBHOOK_PROCESSING_MODES = ("journal", "inline")
-INT_KEYS = ("FEED_POLL_SECONDS", "WEBHOOK_MAX_BYTES", "MAIL_PORT", "INVITATION_DAYS", "PASSWORD_RESET_MINUTES")
-BOOL_KEYS = ("META_SEND_READ_RECEIPTS", "JOBS_IMMEDIATE", "MAIL_USE_TLS", "MAIL_USE_SSL")
-FLOAT_KEYS = ("META_HTTP_TIMEOUT",)
+INT_KEYS = (
+    "FEED_POLL_SECONDS", "WEBHOOK_MAX_BYTES", "TRUSTED_PROXY_HOPS", "MAIL_PORT", "INVITATION_DAYS",
+    "PASSWORD_RESET_MINUTES",
+)
+BOOL_KEYS = ("META_SEND_READ_RECEIPTS", "JOBS_IMMEDIATE", "OUTGOING_WEBHOOKS_ALLOW_PRIVATE", "MAIL_USE_TLS", "MAIL_USE_SSL")
+FLOAT_KEYS = ("META_HTTP_TIMEOUT", "SESSION_LIFETIME_HOURS", "OUTGOING_WEBHOOK_TIMEOUT")
 
 
 class ConfigError(RuntimeError):
@@ -101,7 +133,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         value = os.environ.get(key)
         cfg[key] = value if value not in (None, "") else default
     if env_name in ("demo", "test"):
-        for key, value in DEMO_META.items():
+        sandbox = demo_url("SANDBOX_PORT")
+        for key, value in {**DEMO_META, "META_GRAPH_URL": sandbox, "META_DIALOG_URL": sandbox}.items():
             if not os.environ.get(key):
                 cfg[key] = value
     cfg.update(overrides)
@@ -111,6 +144,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         missing = [k for k in REQUIRED_IN_PRODUCTION if not cfg.get(k)]
         if missing:
             raise ConfigError(f"missing required setting(s): {', '.join(missing)} (see .env.example)")
+        _refuse_public_secrets(cfg)
         _refuse_non_meta_endpoints(cfg)
     else:
         _fill_dev_secrets(cfg, instance_path, persist=(env_name == "demo"))
@@ -121,8 +155,14 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         cfg[key] = _number(cfg, key, float)
     if cfg["JOBS_IMMEDIATE"] is None:
         cfg["JOBS_IMMEDIATE"] = env_name == "test" and not cfg.get("JOBS_URL")
+    if cfg["OUTGOING_WEBHOOKS_ALLOW_PRIVATE"] is None:
+        cfg["OUTGOING_WEBHOOKS_ALLOW_PRIVATE"] = env_name in ("demo", "test")
     for key in BOOL_KEYS:
         cfg[key] = _flag(cfg, key)
+    if not 0 <= cfg["TRUSTED_PROXY_HOPS"] <= 10:
+        raise ConfigError(f"TRUSTED_PROXY_HOPS must be a number of proxies from 0 to 10, not {cfg['TRUSTED_PROXY_HOPS']}")
+    if not 0 < cfg["SESSION_LIFETIME_HOURS"] <= 24 * 31:
+        raise ConfigError(f"SESSION_LIFETIME_HOURS must be more than 0 and at most 744, not {cfg['SESSION_LIFETIME_HOURS']:g}")
     cfg["TOKEN_ENCRYPTION_KEYS"] = _parse_keys(cfg["TOKEN_ENCRYPTION_KEYS"])
     cfg["META_GRAPH_URL"] = str(cfg["META_GRAPH_URL"]).rstrip("/")
     cfg["META_DIALOG_URL"] = str(cfg["META_DIALOG_URL"]).rstrip("/")
@@ -138,6 +178,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     if cfg["WEBHOOK_PROCESSING"] not in WEBHOOK_PROCESSING_MODES:
         raise ConfigError(f"WEBHOOK_PROCESSING must be one of {', '.join(WEBHOOK_PROCESSING_MODES)}, not {cfg['WEBHOOK_PROCESSING']!r}")
     cfg["JOBS_URL"] = _jobs_url(cfg, env_name)
+    cfg["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=cfg["SESSION_LIFETIME_HOURS"])
+    cfg["SESSION_REFRESH_EACH_REQUEST"] = True  # sliding: an idle session ends, a working one does not
+    cfg["MEDIA_ROOT"] = os.path.abspath(str(cfg["MEDIA_ROOT"] or os.path.join(instance_path, "media")))
     cfg["SESSION_COOKIE_HTTPONLY"] = True
     cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
     cfg["SESSION_COOKIE_SECURE"] = env_name == "production"
@@ -148,6 +191,19 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     cfg["RATELIMIT_HEADERS_ENABLED"] = False
     cfg["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(cfg["SQLALCHEMY_DATABASE_URI"])
     return cfg
+
+
+def demo_port(name: str) -> int:
+    """PORTAL_PORT or SANDBOX_PORT from the environment (a port number), else its default."""
+    raw = (os.environ.get(name) or "").strip() or str(DEMO_PORTS[name])
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigError(f"{name} must be a port number (1 to 65535), not {raw!r}")
+    return int(raw)
+
+
+def demo_url(name: str) -> str:
+    """The base URL of a demo server on this machine: demo_url("SANDBOX_PORT") is the sandbox."""
+    return f"http://{DEMO_HOST}:{demo_port(name)}"
 
 
 def _number(cfg: dict, key: str, kind):
@@ -185,6 +241,15 @@ def _parse_keys(raw) -> list[str]:
     return keys
 
 
+def _refuse_public_secrets(cfg: dict) -> None:
+    for key in SECRET_SETTINGS:
+        if str(cfg[key]).strip() in PUBLIC_PLACEHOLDERS:
+            raise ConfigError(f"{key} is a published placeholder (.env.example or the demo): set a random value of your own")
+    if len(str(cfg["SECRET_KEY"]).encode()) < MIN_SECRET_KEY_BYTES:
+        raise ConfigError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes "
+                          "(make one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+
+
 def _refuse_non_meta_endpoints(cfg: dict) -> None:
     """Production talks to Meta over HTTPS with a real (numeric) app id; a local
     stand-in (plain http on a loopback port) can therefore never be reached."""
@@ -200,6 +265,7 @@ def _fill_dev_secrets(cfg: dict, instance_path: str, persist: bool) -> None:
     """Generate what a newcomer has not set. The demo keeps them in instance/ so a
     restart can still decrypt the tokens it stored; tests get fresh ones."""
     store = Path(instance_path) / "demo-secrets.json"
+    persist = persist and not all(cfg.get(key) for key in ("SECRET_KEY", "TOKEN_ENCRYPTION_KEYS"))
     saved: dict[str, str] = {}
     if persist and store.exists():
         saved = json.loads(store.read_text())

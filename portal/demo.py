@@ -21,13 +21,12 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from . import create_app
+from .config import DEMO_HOST, ConfigError, demo_port, demo_url
 from .extensions import db
 from .models import Product, User
 from .products.members import create_product
 
-HOST = "127.0.0.1"
-PORTAL_PORT = int(os.environ.get("PORTAL_PORT", "5000"))
-SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "5001"))
+HOST = DEMO_HOST
 DEMO_PASSWORD = "maestra-demo"
 DEMO_PRODUCTS = (("Cardio Plus", "cardio@demo.maestra"), ("Flex 60", "flex@demo.maestra"))
 
@@ -69,8 +68,10 @@ def build_sandbox(instance_path: str):
 
     return create_sandbox({
         "PORTAL_ENV": "demo",
-        "PORTAL_WEBHOOK_URL": os.environ.get("PORTAL_WEBHOOK_URL", f"http://{HOST}:{PORTAL_PORT}/webhook"),
+        "PORTAL_WEBHOOK_URL": os.environ.get("PORTAL_WEBHOOK_URL") or f"{demo_url('PORTAL_PORT')}/webhook",
         "SANDBOX_STATE_FILE": os.environ.get("SANDBOX_STATE_FILE", str(Path(instance_path) / "sandbox-state.json")),
+        # The demo's person plays Meta's reviewer on the sandbox's templates page.
+        "SANDBOX_TEMPLATE_REVIEW": os.environ.get("SANDBOX_TEMPLATE_REVIEW", "manual"),
     })
 
 
@@ -84,13 +85,18 @@ def main() -> int:
     if os.environ.get("PORTAL_ENV") != "demo":
         print("portal.demo runs only with PORTAL_ENV=demo", file=sys.stderr)
         return 2
-    app = create_app()
+    try:
+        portal_port, sandbox_port = demo_port("PORTAL_PORT"), demo_port("SANDBOX_PORT")
+        app = create_app()  # its Meta URLs point at SANDBOX_PORT (portal/config.py)
+    except ConfigError as error:
+        print(f"cannot start the demo: {error}", file=sys.stderr)
+        return 2
     with app.app_context():
         upgrade()
         logins = seed()
     sandbox = build_sandbox(app.instance_path)
     try:
-        servers = [ServerThread(sandbox, SANDBOX_PORT, "sandbox"), ServerThread(app, PORTAL_PORT, "portal")]
+        servers = [ServerThread(sandbox, sandbox_port, "sandbox"), ServerThread(app, portal_port, "portal")]
     except OSError as error:
         print(f"cannot start the demo: {error} (set PORTAL_PORT / SANDBOX_PORT to free ports)", file=sys.stderr)
         return 1

@@ -15,6 +15,7 @@ from .pages import is_fragment_request
 log = logging.getLogger(__name__)
 
 # Routes called by machines (Meta, load balancers) answer JSON.
+API_PREFIX = "/api/"
 MACHINE_PREFIXES = ("/webhook", "/meta/", "/healthz", "/readyz")
 
 
@@ -26,6 +27,10 @@ def wants_json() -> bool:
 
 
 def render_error(code: int, title: str, message: str):
+    if request.path.startswith(API_PREFIX):  # the product API has one error shape of its own
+        from .api.errors import HTTP_CODES, error_response
+
+        return error_response(code, HTTP_CODES.get(code, "error"), message or title)
     if wants_json():
         return jsonify(error={"code": code, "title": title, "message": message}), code
     template = "errors/_error.html" if is_fragment_request() else "errors/error.html"
@@ -55,4 +60,4 @@ def init_app(app):
     def _unexpected(error):
         db.session.rollback()
         log.error("unhandled error on %s %s: %s", request.method, request.path, type(error).__name__, exc_info=error)
-        return render_error(500, InternalServerError.name, "Something went wrong on our side. It has been logged; please try again.")
+        return render_error(500, InternalServerError().name, "Something went wrong on our side. It has been logged; please try again.")

@@ -30,6 +30,11 @@ def init_app(app):
     add_nav(app, "product.members", "Team", 80)
     add_nav(app, "product.audit_log", "Audit log", 90)
 
+    @app.get("/favicon.ico")
+    def favicon():
+        # Browsers ask for it on every site whatever the page links; without it each page logged a 404.
+        return app.send_static_file("favicon.ico")
+
     @app.context_processor
     def _layout_helpers():
         def current_user_products():

@@ -25,6 +25,10 @@ TOKEN_PATTERNS = [
     re.compile(r"(?i)((?:access_token|input_token|fb_exchange_token|client_secret|appsecret_proof|code)=)[^&\s\"']+"),
     re.compile(r"(?i)(\"(?:access_token|client_secret|token)\"\s*:\s*\")[^\"]+"),
 ]
+# Line breaks and other control characters (C0, DEL, C1 and Unicode's line separators): in a
+# text log, a decoded %0a in a request path would otherwise start a line of the caller's choosing.
+ANSI_STYLES = re.compile(r"\x1b\[[0-9;]*m")  # werkzeug colours its request lines: formatting, not content
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 _secrets: set[str] = set()
 
@@ -37,11 +41,21 @@ def redact(text: str) -> str:
     return text
 
 
+def escape_controls(text: str) -> str:
+    """Control characters written as visible escapes (a line feed as \\x0a), so one record is one line."""
+    return CONTROL_CHARACTERS.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                                  else f"\\u{ord(m.group()):04x}", ANSI_STYLES.sub("", text))
+
+
 class RedactingFormatter(logging.Formatter):
     """Format, then mask secrets in the whole line (message, exception, fields)."""
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        # The record's line (every logged value in it) is escaped; a traceback after it keeps its lines.
+        return escape_controls(super().formatMessage(record))
 
 
 class JsonFormatter(RedactingFormatter):
@@ -79,6 +93,11 @@ def request_id_from(incoming: str) -> str:
     return incoming if REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
 
 
+def logging_configured() -> bool:
+    """Whether the portal's handler is on the root logger (then nobody else may replace it)."""
+    return any(getattr(h, "_maestra", False) for h in logging.getLogger().handlers)
+
+
 def configure_logging(app) -> None:
     """Install one redacting handler on the root logger (once per process)."""
     for value in (app.config.get("META_APP_SECRET"), app.config.get("SECRET_KEY")):
@@ -86,7 +105,7 @@ def configure_logging(app) -> None:
             _secrets.add(str(value))
     root = logging.getLogger()
     root.setLevel(app.config["LOG_LEVEL"])
-    if any(getattr(h, "_maestra", False) for h in root.handlers):
+    if logging_configured():
         return
     handler = logging.StreamHandler(sys.stderr)
     handler._maestra = True  # type: ignore[attr-defined]

@@ -4,7 +4,8 @@ from __future__ import annotations
 from functools import lru_cache
 from urllib.parse import urlparse
 
-from flask import current_app
+from flask import current_app, request
+from flask_login import current_user
 
 
 def _origin(url: str) -> str:
@@ -38,4 +39,12 @@ def init_app(app):
         config = current_app.config
         for name, value in security_headers(config["META_DIALOG_URL"], config["PORTAL_ENV"] == "production"):
             response.headers.setdefault(name, value)
+        # A logged-in page or fragment holds a product's conversations: no browser or proxy may keep
+        # it (the back button after logout, a shared machine). Requests without a session cookie
+        # (the webhook, health checks) never load a user for this.
+        # A view that chose private caching on purpose (a product's media file, immutable and served
+        # to members only) keeps it.
+        if (request.endpoint != "static" and config["SESSION_COOKIE_NAME"] in request.cookies
+                and not response.cache_control.private and current_user.is_authenticated):
+            response.headers["Cache-Control"] = "no-store"
         return response

@@ -8,22 +8,29 @@ product the user is not a member of both answer 404.
 While a product is in scope, every ORM statement on a `TenantScoped` model
 (select, update, delete) is filtered by its product_id, and every new
 `TenantScoped` row gets it, by the session hooks at the bottom of this file.
-A view therefore cannot forget the scope. Code that works across products on
-purpose (the webhook router, the CLI) runs with no product in scope and says
-which product it writes to.
+A view therefore cannot forget the scope. Any other statement that reaches a
+tenant table while a product is in scope (a Core `select(Message.__table__)`,
+`connection.execute`, `text()`) must carry that product's id among its
+parameters, or it fails with TenantScopeError before it runs (the engine hook
+`_refuse_unscoped_sql`), unless it says `all_products`. Code that works across
+products on purpose (the webhook router, the CLI, jobs of no product) runs with
+no product in scope and says which product it writes to.
 """
 from __future__ import annotations
 
+import contextvars
+import re
 import uuid
 from functools import wraps
 
 from flask import Blueprint, abort, g, has_app_context, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, joinedload, with_loader_criteria
 
 from .extensions import db
-from .models import Membership, Product
+from .models import ApiKey, Membership, Product
 from .models.base import TenantScoped
 
 PRODUCT_URL_PREFIX = "/p/<uuid:product_id>"
@@ -93,6 +100,25 @@ def enter_product_as_member(product_id) -> Membership | None:
     return membership
 
 
+def enter_product_for_api_key(key_hash: str):
+    """Put the product of a live API key in scope (the product API's entry: no user, no membership).
+
+    Returns the key, or None (and enters nothing) when no live key has that hash: callers
+    answer 401. From here on the key's product is scoped exactly like a member's product
+    page, so another product's objects answer 404.
+    """
+    found = db.session.execute(
+        select(ApiKey, Product).join(Product, Product.id == ApiKey.product_id)
+        .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+        .execution_options(all_products=True)
+    ).first()
+    if found is None:
+        return None
+    g.api_key, g.product = found
+    g.tenant_product_id = found[0].product_id
+    return found[0]
+
+
 def enter_product(product_id: uuid.UUID) -> None:
     """Put a product in scope outside a product request (CLI, background work)."""
     g.tenant_product_id = product_id
@@ -136,6 +162,9 @@ def _filter_by_product(state):
     product_id = current_product_id()
     if product_id is None or state.execution_options.get("all_products"):
         return
+    if state.is_column_load:  # refreshing an object already loaded, by its primary key: its own row only
+        state.update_execution_options(tenant_row_refresh=True)
+        return
     if state.is_select or state.is_update or state.is_delete:
         state.statement = state.statement.options(
             with_loader_criteria(TenantScoped, lambda cls: cls.product_id == product_id, include_aliases=True)
@@ -156,6 +185,69 @@ def _stamp_product(session, flush_context, instances):
     for obj in session.dirty:
         if isinstance(obj, TenantScoped) and obj.product_id != product_id:
             raise TenantScopeError("a changed row belongs to a product other than the one in scope")
+
+
+# Statements the ORM's flush writes for objects already checked by _stamp_product (rows loaded
+# through the scope, changed or deleted by primary key) are not checked again.
+_flushing: contextvars.ContextVar[bool] = contextvars.ContextVar("tenancy_flushing", default=False)
+
+
+@event.listens_for(Session, "before_flush")
+def _flush_begins(session, flush_context, instances):
+    _flushing.set(True)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _flush_ends(session, flush_context):
+    _flushing.set(False)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _flush_failed(session, previous_transaction):
+    _flushing.set(False)
+
+
+_tenant_tables_pattern: re.Pattern | None = None
+
+
+def _tenant_tables() -> re.Pattern:
+    """A pattern matching the name of any TenantScoped table in SQL text."""
+    global _tenant_tables_pattern
+    if _tenant_tables_pattern is None:
+        names = sorted({mapper.local_table.name for mapper in db.Model.registry.mappers
+                        if issubclass(mapper.class_, TenantScoped)})
+        _tenant_tables_pattern = re.compile(r'\b"?(' + "|".join(map(re.escape, names)) + r')"?\b')
+    return _tenant_tables_pattern
+
+
+def _flat(parameters):
+    if isinstance(parameters, dict):
+        yield from parameters.values()
+    elif isinstance(parameters, (list, tuple)):
+        for value in parameters:
+            if isinstance(value, (list, tuple, dict)):
+                yield from _flat(value)
+            else:
+                yield value
+
+
+def names_product(parameters, product_id: uuid.UUID) -> bool:
+    """Whether `product_id` is among a statement's bound parameters (in any of its stored forms)."""
+    forms = {product_id, product_id.hex, str(product_id)}
+    return any(value in forms for value in _flat(parameters) if isinstance(value, (uuid.UUID, str)))
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _refuse_unscoped_sql(conn, cursor, statement, parameters, context, executemany):
+    product_id = current_product_id()
+    options = context.execution_options if context is not None else {}
+    if product_id is None or options.get("all_products") or options.get("tenant_row_refresh"):
+        return
+    if _flushing.get() or not _tenant_tables().search(statement):
+        return
+    if not names_product(parameters, product_id):
+        raise TenantScopeError("a statement on a tenant table does not name the product in scope "
+                               "(filter by product_id, or say all_products=True)")
 
 
 def init_app(app):

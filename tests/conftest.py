@@ -79,9 +79,9 @@ def _test_config(database_url: str, **extra) -> dict:
 
 
 @pytest.fixture
-def app_config(_schema) -> dict:
+def app_config(_schema, tmp_path) -> dict:
     """Overrides for create_app; a test may change them before asking for `app`."""
-    return _test_config(_schema)
+    return _test_config(_schema, MEDIA_ROOT=str(tmp_path / "media"))
 
 
 @pytest.fixture

@@ -21,14 +21,14 @@ from .load import UUID, Agent, Customers
 FINAL_OK = ("sent", "delivered", "read", "played")
 
 
-def journal_backlog(database_url: str, journal_file: str | None = None) -> int:
-    """Deliveries the portal answered 200 but has not stored yet (its journal file's too: beside a
-    SQLite database, or `journal_file`)."""
+def journal_backlog(database_url: str) -> int:
+    """Deliveries the portal answered 200 but has not stored yet (the journal table's, and the
+    journal file's beside a SQLite database)."""
     engine = create_engine(_database_url(database_url, ""))
     with engine.connect() as conn:
         left = conn.execute(text("SELECT count(*) FROM webhook_deliveries")).scalar()
     engine.dispose()
-    journal_file = journal_file or path_for(database_url)
+    journal_file = path_for(database_url)
     if journal_file is not None and os.path.exists(journal_file):
         with closing(sqlite3.connect(journal_file, timeout=30)) as file:
             left += file.execute("SELECT count(*) FROM webhook_deliveries").fetchone()[0]

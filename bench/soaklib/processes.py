@@ -1,5 +1,5 @@
-"""Everything the soak starts and must stop: a PostgreSQL database, the sandbox, gunicorn,
-and the PostgreSQL outage (the server is ALWAYS started again, whatever happens)."""
+"""Everything the soak starts and must stop: a PostgreSQL database, the sandbox, gunicorn, the
+`flask work` processes, and the PostgreSQL outage (the server is ALWAYS started again, whatever happens)."""
 from __future__ import annotations
 
 import os
@@ -105,9 +105,15 @@ def start_gunicorn(env: dict, port: int, log: Path) -> subprocess.Popen:
     return process
 
 
-def worker_pids(master_pid: int, drains: bool = False) -> list[int]:
-    """The gunicorn master's children from /proc: its web workers, or (`drains`) its webhook
-    drain processes (gunicorn.conf.py)."""
+def start_worker(env: dict, log: Path) -> subprocess.Popen:
+    """`flask --app portal:create_app work`: the job engine and the webhook journal's drain loop."""
+    command = [sys.executable, "-m", "flask", "--app", "portal:create_app", "work"]
+    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=log.open("a"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def worker_pids(master_pid: int) -> list[int]:
+    """The gunicorn master's children from /proc: its web workers."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -117,12 +123,7 @@ def worker_pids(master_pid: int, drains: bool = False) -> list[int]:
         except OSError:
             continue
         if int(fields[1]) == master_pid:
-            try:
-                is_drain = b"webhooks\0drain" in (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if is_drain == drains:
-                pids.append(int(entry.name))
+            pids.append(int(entry.name))
     return sorted(pids)
 
 

@@ -2,7 +2,7 @@
 password resets, and the message search index
 
 Revision ID: 0017_shared_inbox
-Revises: 0004
+Revises: 0018_api_and_hooks
 Create Date: 2026-11-30 04:20:00
 
 Existing conversations become "open" and unassigned. The search index is made for the
@@ -13,7 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0017_shared_inbox'
-down_revision = '0004'
+down_revision = '0018_api_and_hooks'
 branch_labels = None
 depends_on = None
 

@@ -25,30 +25,53 @@ def safe_next(target: str | None) -> str | None:
 
 
 @login.user_loader
-def load_user(user_id: str):
+def load_user(session_user_id: str):
+    """The user of a session, if the session is still theirs: the id in the cookie carries the
+    user's session version (User.get_id), which logout, a password change and the removal from
+    the last product raise, ending every session signed before."""
+    user_id, _, version = session_user_id.partition(":")
     try:
-        return db.session.get(User, uuid.UUID(user_id))
+        user = db.session.get(User, uuid.UUID(user_id))
     except ValueError:
         return None
+    if user is None or version != str(user.session_version):
+        return None
+    return user
 
 
 def _login_limit():
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _login_account() -> str:
+    """The account a login names: its failures are counted whatever address they come from."""
+    return "login-account:" + User.normalize_email(request.form.get("email", ""))[:320]
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+# Two limits: attempts per client address (get_remote_address; behind a load balancer the client's,
+# through TRUSTED_PROXY_HOPS), and failed logins per account from anywhere, so that neither one
+# address nor many can guess a password, and one client's mistakes do not lock out everybody else.
 @bp.route("/login", methods=["GET", "POST"], endpoint="login")
 @limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_login_account, deduct_when=_failed)
 def login_view():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")) or url_for("products.index"))
     form = LoginForm()
     if form.validate_on_submit():
         user = db.session.execute(User.by_email(form.email.data)).scalar_one_or_none()
+        if user is None:
+            User.check_no_password(form.password.data)  # as slow as a wrong password: no telling who has an account
         if user is None or not user.check_password(form.password.data):
             flash("Wrong email or password.", "error")
             return render_template("auth/login.html", form=form), 401
         # A fresh session at login: nothing set before it survives (no fixation).
         session.clear()
+        session.permanent = True  # ends after SESSION_LIFETIME_HOURS without a request
         login_user(user)
         session["sid"] = secrets.token_urlsafe(24)
         return redirect(safe_next(request.args.get("next")) or url_for("products.index"))
@@ -61,6 +84,9 @@ def login_view():
 def logout():
     if not EmptyForm().validate_on_submit():
         return redirect(url_for("products.index"))
+    user = db.session.get(User, current_user.id)
+    user.end_sessions()  # this cookie, and any copy of it, is refused from now on
+    db.session.commit()
     logout_user()
     session.clear()
     flash("You are logged out.", "info")

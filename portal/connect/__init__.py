@@ -11,6 +11,7 @@ from . import routes  # noqa: E402,F401
 
 def init_app(app):
     """Register the master app's OAuth client, the blueprints and the dashboard panel."""
+    from . import health  # noqa: F401  (declares the scheduled checks)
     from ..layout import add_panel
     from ..meta import oauth
     from .overlap import shared_links

@@ -59,7 +59,10 @@ class Cursor:
         match = _CURSOR.match(raw or "")
         if not match:
             raise CursorError("The feed position in the address is not valid; reload the page.")
-        floor = _EPOCH + timedelta(microseconds=int(match.group(1)))
+        try:
+            floor = _EPOCH + timedelta(microseconds=int(match.group(1)))
+        except OverflowError:  # past the year 9999: no message of ours can be there
+            raise CursorError("The feed position in the address is out of range; reload the page.") from None
         seen = frozenset(match.group(2).split(".")) if match.group(2) else frozenset()
         return cls(floor=floor, seen=seen)
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import NEEDS_RECONNECT, OUTBOUND, Contact, Conversation, Message, WhatsAppAccount
+from ..models import NEEDS_RECONNECT, OUTBOUND, TARGETING_TYPES, Contact, Conversation, Message, WhatsAppAccount
 from .cursor import Cursor
 
 FEED_PAGE = 50
@@ -28,8 +28,12 @@ class Window:
     cursor: Cursor
 
 
-def _feed_statement(number: str | None, conversation_id: uuid.UUID | None):
+def _feed_statement(number: str | None, conversation_id: uuid.UUID | None, standalone: bool = False):
+    """Newest first; ties of one stored time go by id, which ingest gives in Meta's order.
+    `standalone` leaves out reactions, edits and deletions (a thread shows them on their message)."""
     stmt = select(Message)
+    if standalone:
+        stmt = stmt.where(Message.type.not_in(TARGETING_TYPES))
     if number:
         stmt = stmt.where(Message.phone_number_id == number)
     if conversation_id is not None:
@@ -39,7 +43,8 @@ def _feed_statement(number: str | None, conversation_id: uuid.UUID | None):
 
 def latest(number: str | None = None, conversation_id: uuid.UUID | None = None, page: int = FEED_PAGE) -> Window:
     """The newest `page` messages (newest first) and the cursor of a poller holding them."""
-    rows = db.session.execute(_feed_statement(number, conversation_id).limit(page)).scalars().all()
+    rows = db.session.execute(_feed_statement(number, conversation_id, standalone=conversation_id is not None)
+                              .limit(page)).scalars().all()
     return Window(new=list(rows), cursor=Cursor.after(rows, exhaustive=len(rows) < page))
 
 
@@ -55,7 +60,7 @@ def since(cursor: Cursor, number: str | None = None, conversation_id: uuid.UUID 
 
 def older(conversation_id: uuid.UUID, before: Message | None, page: int = THREAD_PAGE) -> list[Message]:
     """Up to `page` messages of a conversation older than `before` (keyset), newest first."""
-    stmt = _feed_statement(None, conversation_id)
+    stmt = _feed_statement(None, conversation_id, standalone=True)
     if before is not None:
         stmt = stmt.where(tuple_(Message.created_at, Message.id) < tuple_(before.created_at, before.id))
     return list(db.session.execute(stmt.limit(page)).scalars().all())
@@ -67,10 +72,10 @@ def contact_names(messages) -> dict[uuid.UUID, str]:
     if not ids:
         return {}
     rows = db.session.execute(
-        select(Conversation.id, Contact.profile_name).join(Contact, Conversation.contact_id == Contact.id)
+        select(Conversation.id, Contact).join(Contact, Conversation.contact_id == Contact.id)
         .where(Conversation.id.in_(ids))
     ).all()
-    return {conversation_id: name for conversation_id, name in rows if name}
+    return {conversation_id: contact.label for conversation_id, contact in rows}
 
 
 def quoted_messages(messages) -> dict[str, Message]:

@@ -1,4 +1,4 @@
-"""Inbox views: the live feed, conversations, a conversation's thread, replies and media.
+"""Inbox views: the live feed, conversations, a conversation's thread and replies (media ones: portal/media).
 
 Every view runs in product scope (see portal/tenancy.py): queries are filtered
 by the product automatically and objects in URLs are loaded with get_or_404.
@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from ..errors import render_error
 from ..extensions import db
+from ..media import uploads
 from ..models import Conversation, Message
 from ..pages import htmx_response, is_fragment_request, render_page_or_fragment
 from ..tenancy import get_or_404
@@ -21,10 +22,16 @@ from . import bp, queries, reading, sending
 from .cursor import Cursor, CursorError
 from .filters import Filters
 from .panel import panel_context
-from .media import MediaUnavailable, download
 from .rendering import is_newer_status
 
 MAX_TICKS_PER_POLL = 100
+
+
+class _Named:
+    """A wamid a reaction, edit or deletion names (for queries.quoted_messages)."""
+
+    def __init__(self, wamid: str):
+        self.context_wamid = wamid
 
 
 # ---- the live feed -------------------------------------------------------------------------
@@ -84,6 +91,11 @@ def conversation_updates(conversation_id):
     if any(m.direction == "in" for m in window.new):
         reading.mark_read(conv)
     context = _thread_context(conv, window)
+    # Reactions, edits and deletions are not bubbles: the message they name is shown again, changed.
+    context["messages"] = [m for m in context["messages"] if m.stands_alone]
+    named = {m.context_wamid for m in window.new if not m.stands_alone and m.context_wamid}
+    context["retouched"] = [m for m in queries.quoted_messages([_Named(w) for w in named]).values()
+                            if m.conversation_id == conv.id and m.id not in {n.id for n in context["messages"]}]
     # The reply box is sent again only when the customer reopened a closed window (typing is never lost otherwise).
     context["refresh_reply_box"] = bool(request.args.get("blocked")) and context["blocked"] is None
     context["changed"] = changed
@@ -117,6 +129,9 @@ def send_message(conversation_id):
     """Send a text reply: stored as pending first, then sent with the product's own token."""
     conv = get_or_404(Conversation, conversation_id)
     reply_to = _reply_to(conv, request.form.get("reply_to"))
+    upload = request.files.get("file")
+    if upload is not None and upload.filename:  # a picture, voice note, video or document (portal/media)
+        return _send_media(conv, upload, reply_to)
     try:
         body = sending.validate_body(request.form.get("body"))
         account = sending.sending_account(conv)
@@ -137,7 +152,7 @@ def retry_message(conversation_id, message_id):
     if not sending.retryable(message):
         return render_error(409, "Cannot retry", "This message was already accepted by WhatsApp or cannot be sent again.")
     try:
-        account = sending.sending_account(conv)
+        account = sending.sending_account(conv, template=message.type == "template")
     except sending.SendRefused as refused:
         return _refused(conv, refused, None, "")
     if not sending.claim_for_retry(message):
@@ -145,16 +160,18 @@ def retry_message(conversation_id, message_id):
     return _sent(conv, sending.deliver(message, account), replace=True)
 
 
-# ---- media ---------------------------------------------------------------------------------
-
-@bp.route("/media/<uuid:message_id>")
-def media(message_id):
-    """A message's media, fetched from Meta with the product's token after the product check."""
-    message = get_or_404(Message, message_id)
+def _send_media(conv: Conversation, upload, reply_to):
+    """Send the attached file (caption: the reply's text), after Meta's limits are checked."""
+    caption = request.form.get("body", "")
     try:
-        return download(message)
-    except MediaUnavailable as error:
-        return render_error(502 if message.media_id else 404, "Media unavailable", str(error))
+        attachment = uploads.validate(upload, caption, voice=request.form.get("voice") == "1")
+        account = sending.sending_account(conv)
+    except uploads.UploadRefused as refused:
+        return _refused(conv, sending.SendRefused(str(refused), "invalid"), reply_to, caption)
+    except sending.SendRefused as refused:
+        return _refused(conv, refused, reply_to, caption)
+    message = uploads.create_media_reply(conv, attachment, current_user.id, reply_to.wamid if reply_to else None)
+    return _sent(conv, sending.deliver(message, account))
 
 
 # ---- helpers -------------------------------------------------------------------------------

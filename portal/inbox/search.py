@@ -101,13 +101,14 @@ def matching_conversation_ids(query: str, dialect: str):
 
 
 def conversation_filter(query: str, dialect: str):
-    """A WHERE clause on Conversation: a message matches, or the contact's name or number does."""
+    """A WHERE clause on Conversation: a message matches, or the contact's name, username or number does."""
     words = terms(query)
     if not words:
         return None
     contact_ids = select(Contact.id)
     for word in words:
         contact_ids = contact_ids.where(or_(Contact.profile_name.icontains(word, autoescape=True),
+                                            Contact.username.icontains(word, autoescape=True),
                                             Contact.wa_id.contains(word, autoescape=True)))
     by_message = matching_conversation_ids(query, dialect)
     return or_(Conversation.contact_id.in_(contact_ids), Conversation.id.in_(by_message))

@@ -16,7 +16,9 @@ from sqlalchemy import update
 from .. import audit
 from ..extensions import db
 from ..meta.graph import RATE_LIMIT_CODES, TOKEN_INVALID_CODES, WINDOW_CLOSED_CODE, Graph, GraphError
+from ..meta.send_errors import words_for
 from ..models import NEEDS_RECONNECT, OUTBOUND, Conversation, Message, WhatsAppAccount, utcnow
+from ..outgoing import events as outgoing_events
 from ..webhook.statuses import apply_pending_statuses
 from . import queries
 
@@ -62,7 +64,9 @@ class Outcome:
 
 
 def validate_body(raw: str | None) -> str:
-    body = (raw or "").strip()
+    # Browsers send a textarea's line breaks as CRLF (always in multipart forms, which the reply box
+    # is since it takes files); the customer sees plain newlines, and the length counts them once.
+    body = (raw or "").replace("\r\n", "\n").strip()
     if not body:
         raise SendRefused("Write a message before sending.", "invalid")
     if len(body) > MAX_BODY:
@@ -70,9 +74,10 @@ def validate_body(raw: str | None) -> str:
     return body
 
 
-def sending_account(conversation: Conversation) -> WhatsAppAccount:
-    """The product's account of the number the customer wrote to, if it can send now."""
-    if queries.window_closed(conversation, utcnow()):
+def sending_account(conversation: Conversation, template: bool = False) -> WhatsAppAccount:
+    """The product's account of the number the customer wrote to, if it can send now
+    (a template may be sent whether the 24-hour window is open or not)."""
+    if not template and queries.window_closed(conversation, utcnow()):
         raise SendRefused(WINDOW_CLOSED_WORDS, "window_closed")
     account = queries.account_for(conversation.phone_number_id)
     if account is None:
@@ -87,7 +92,7 @@ def create_reply(conversation: Conversation, body: str, user_id, context_wamid: 
     now = utcnow()
     message = Message(
         conversation_id=conversation.id, phone_number_id=conversation.phone_number_id,
-        contact_wa_id=conversation.contact.wa_id, direction=OUTBOUND, type="text", text=body,
+        contact_wa_id=conversation.contact.wa_id or conversation.contact.user_id, direction=OUTBOUND, type="text", text=body,
         status="pending", status_at=now, created_at=now, context_wamid=context_wamid, sent_by_user_id=user_id,
     )
     db.session.add(message)
@@ -97,15 +102,16 @@ def create_reply(conversation: Conversation, body: str, user_id, context_wamid: 
     return message
 
 
-def deliver(message: Message, account: WhatsAppAccount) -> Outcome:
-    """Send a stored pending message; store its wamid, or its failure in words. Commits."""
-    payload = {
-        "messaging_product": "whatsapp", "recipient_type": "individual", "to": message.contact_wa_id,
-        "type": "text", "text": {"body": message.text, "preview_url": False},
-    }
-    if message.context_wamid:
-        payload["context"] = {"message_id": message.context_wamid}
+def deliver(message: Message, account: WhatsAppAccount, payload: dict | None = None) -> Outcome:
+    """Send a stored pending message (its own content, unless another Graph `payload` is given); store
+    its wamid, or its failure in words. Commits; a sent message records its message.sent event with it."""
+    own = payload is None
+    payload = payload or send_payload(message)
     try:
+        if own and message.type not in ("text", "template"):  # a media reply: uploaded (if not yet), sent by id
+            from ..media.uploads import outbound_content
+
+            payload.update(outbound_content(message, account))
         answer = Graph(account.access_token).post(f"{account.phone_number_id}/messages", json=payload)
         wamid = _wamid(answer)
     except GraphError as error:
@@ -114,9 +120,33 @@ def deliver(message: Message, account: WhatsAppAccount) -> Outcome:
     message.status = "sent"
     message.status_at = utcnow()
     message.error_code = message.error_title = None
+    outgoing_events.record_message_sent(message)
     db.session.commit()
     apply_statuses_that_arrived_first(message)
     return Outcome(message)
+
+
+def _recipient(message: Message) -> dict:
+    """`to` the phone number when the customer shares one, else `recipient` = their business-scoped
+    user id (Meta's reference for BSUIDs: a BSUID in `to` is not accepted everywhere)."""
+    conversation = db.session.get(Conversation, message.conversation_id) if message.conversation_id else None
+    if conversation is not None:
+        return conversation.contact.recipient
+    return {"to": message.contact_wa_id}
+
+
+def send_payload(message: Message) -> dict:
+    """The body of POST /{phone_number_id}/messages for a stored message, without its content for
+    media (uploaded first, see deliver): its text, or the template request kept in `raw` when it
+    was stored (so a retry sends exactly the same)."""
+    payload = {"messaging_product": "whatsapp", "recipient_type": "individual", **_recipient(message)}
+    if message.type == "template":
+        payload.update(type="template", template=(message.raw or {}).get("template"))
+    elif message.type == "text":
+        payload.update(type="text", text={"body": message.text, "preview_url": False})
+    if message.context_wamid:
+        payload["context"] = {"message_id": message.context_wamid}
+    return payload
 
 
 def retryable(message: Message) -> bool:
@@ -169,12 +199,17 @@ def _failed(message: Message, account: WhatsAppAccount, error: GraphError) -> Ou
         account.mark_needs_reconnect(f"Meta refused the token (code {error.code}) while sending a message.")
         audit.record("account.needs_reconnect", product_id=account.product_id,
                      phone_number_id=account.phone_number_id, code=error.code)
+        outgoing_events.record(account.product_id, "account.alert", {
+            "field": "needs_reconnect", "phone_number_id": account.phone_number_id,
+            "business_account_id": account.business_account_id, "value": {"reason": words, "code": error.code}})
     elif error.rate_limited:
         problem, words = "rate_limited", RATE_LIMIT_WORDS
     elif error.kind in ("timeout", "network", "http"):
         problem, words = "rate_limited", UNREACHABLE_WORDS
     elif error.code in TRANSIENT_CODES:
         problem, words = "rate_limited", TEMPORARY_WORDS
+    elif words_for(error.code):
+        problem, words = "meta", f"{words_for(error.code)} Meta said: {error.message} (code {error.code})"
     else:
         problem, words = "meta", f"Meta refused the message: {error.message}" + (f" (code {error.code})" if error.code else "")
     log.info("send of message %s failed: code=%s kind=%s fbtrace_id=%s", message.id, error.code, error.kind, error.fbtrace_id)

@@ -129,6 +129,19 @@ def subscribe_app(token: str, waba_id: str) -> None:
         raise GraphError("Meta did not confirm the webhook subscription.", kind="malformed")
 
 
+def app_is_subscribed(token: str, waba_id: str) -> bool:
+    """`GET /{waba_id}/subscribed_apps`: whether the master app still receives this account's webhooks."""
+    app_id = str(current_app.config["META_APP_ID"])
+    listed = Graph(token).get(f"{waba_id}/subscribed_apps").get("data")
+    if not isinstance(listed, list):
+        raise GraphError("Meta's subscribed_apps answer held no data.", kind="malformed")
+    for entry in listed:  # (one short page: the apps subscribed to one account)
+        data = entry.get("whatsapp_business_api_data") if isinstance(entry, dict) else None
+        if isinstance(data, dict) and str(data.get("id")) == app_id:
+            return True
+    return False
+
+
 def unsubscribe_app(token: str, waba_id: str) -> None:
     """`DELETE /{waba_id}/subscribed_apps`."""
     Graph(token).delete(f"{waba_id}/subscribed_apps")

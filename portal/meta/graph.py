@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 from flask import current_app
@@ -21,6 +23,13 @@ log = logging.getLogger(__name__)
 TOKEN_INVALID_CODES = {190, 102}  # expired, revoked or otherwise invalid token
 RATE_LIMIT_CODES = {4, 17, 32, 613, 80007, 130429, 131056}
 WINDOW_CLOSED_CODE = 131047
+
+# A media id as Meta gives it in webhooks (`image.id`, ...): digits. Anything else (a URL, a path
+# with slashes or "..") would make GET /{media_id} ask another host or another Graph object.
+MEDIA_ID = re.compile(r"^[0-9]{1,32}$")
+# Where Meta sends a token-bearing request may go besides the Graph host: its media and CDN
+# hosts (lookaside.fbsbx.com for media URLs, *.fbcdn.net, *.whatsapp.net, *.facebook.com).
+META_HOST_SUFFIXES = ("facebook.com", "fbsbx.com", "fbcdn.net", "whatsapp.net")
 
 
 class GraphError(Exception):
@@ -53,6 +62,29 @@ class GraphError(Exception):
     def __str__(self) -> str:
         code = f" (code {self.code}{'/' + str(self.subcode) if self.subcode else ''})" if self.code else ""
         return f"{self.message}{code}"
+
+
+def check_media_id(media_id) -> str:
+    """The media id, if it has Meta's shape (digits); GraphError otherwise, before any request."""
+    if not isinstance(media_id, str) or not MEDIA_ID.match(media_id):
+        raise GraphError("This media id is not one Meta gives.", kind="malformed")
+    return media_id
+
+
+def is_meta_url(url: str) -> bool:
+    """An https URL on one of Meta's hosts, or on the configured Graph host (the sandbox in demo
+    and test, which serves media itself; in production the Graph URL is Meta's, see config)."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError:
+        return False
+    graph = urlsplit(current_app.config["META_GRAPH_URL"])
+    if parts.scheme == graph.scheme and host == (graph.hostname or "").lower() and port == graph.port:
+        return True
+    return parts.scheme == "https" and port in (None, 443) and any(
+        host == suffix or host.endswith("." + suffix) for suffix in META_HOST_SUFFIXES)
 
 
 def appsecret_proof(token: str, app_secret: str) -> str:
@@ -89,9 +121,14 @@ class Graph:
         return self.request("DELETE", path, params=params)
 
     def request(self, method: str, path_or_url: str, *, params: dict | None = None, json: dict | None = None,
-                stream: bool = False):
-        """Call Graph; `path_or_url` may be a full URL Meta gave us (paging.next, media urls)."""
+                stream: bool = False, data: dict | None = None, files: dict | None = None):
+        """Call Graph; `path_or_url` may be a full URL Meta gave us (paging.next, media urls);
+        `data` and `files` send a multipart form (media uploads)."""
         url = path_or_url if path_or_url.startswith(("http://", "https://")) else self.url(path_or_url)
+        if url is path_or_url and not is_meta_url(url):
+            # A URL from an answer or a webhook (paging.next, a media URL): the token goes to Meta only.
+            log.warning("graph %s refused: not a Meta URL (%s)", method, urlsplit(url).hostname)
+            raise GraphError("Meta pointed to an address that is not Meta's.", kind="malformed")
         params = dict(params or {})
         headers = {}
         if self.token:
@@ -101,7 +138,8 @@ class Graph:
         http = self.session or requests
         safe_url = url.split("?", 1)[0]
         try:
-            response = http.request(method, url, params=params, json=json, headers=headers, timeout=timeout, stream=stream)
+            response = http.request(method, url, params=params, json=json, headers=headers, timeout=timeout, stream=stream,
+                                    data=data, files=files)
         except requests.Timeout:
             log.warning("graph %s %s timed out", method, safe_url)
             raise GraphError("Meta did not answer in time.", kind="timeout") from None

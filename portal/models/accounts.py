@@ -40,6 +40,14 @@ class WhatsAppAccount(TenantScoped, db.Model):
     webhooks_subscribed_at: Mapped[datetime | None] = mapped_column(DateTime)
     connected_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
     last_checked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # What Meta last said about the account (ban, restriction, violation, offboarding...), in words.
+    alert_event: Mapped[str | None] = mapped_column(String(64))
+    alert_text: Mapped[str | None] = mapped_column(String(512))
+    alert_level: Mapped[str | None] = mapped_column(String(16))  # "danger" | "warn" | "ok"
+    alert_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The latest error Meta put in a webhook about this number (value-level `errors`).
+    webhook_error: Mapped[str | None] = mapped_column(String(512))
+    webhook_error_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, nullable=False)
 

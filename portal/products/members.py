@@ -1,4 +1,8 @@
-"""Membership rules: who can be added, and that a product always keeps an owner."""
+"""Membership rules: who can be added, that a product always keeps an owner, and who may do what.
+
+`actor` is the membership of the person making the change (None from the command line, which the
+operator runs): nobody grants a role above their own, and only owners change or remove owners.
+"""
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -24,9 +28,30 @@ def create_product(name: str, owner: User) -> Product:
     return product
 
 
-def add_member(product_id, email: str, role: str) -> Membership:
+def _rank(role: str) -> int:
+    return len(ROLES) - ROLES.index(role)  # owner 3, admin 2, agent 1
+
+
+def _check_actor(actor: Membership | None, role: str | None = None, target: Membership | None = None) -> None:
+    if actor is None:
+        return
+    if role is not None and _rank(role) > _rank(actor.role):
+        raise MemberError(f"Only an owner can make someone {role}; you are {actor.role}.")
+    if target is not None and target.role == "owner" and actor.role != "owner":
+        raise MemberError("Only an owner can change or remove an owner.")
+
+
+def check_grant(actor: Membership | None, role: str) -> None:
+    """Refuse a role above the actor's own (invitations use the same rule as adding a member)."""
     if role not in ROLES:
         raise MemberError(f"Role must be one of: {', '.join(ROLES)}.")
+    _check_actor(actor, role=role)
+
+
+def add_member(product_id, email: str, role: str, actor: Membership | None = None) -> Membership:
+    if role not in ROLES:
+        raise MemberError(f"Role must be one of: {', '.join(ROLES)}.")
+    _check_actor(actor, role=role)
     user = db.session.execute(User.by_email(email)).scalar_one_or_none()
     if user is None:
         raise MemberError(f"No user with email {User.normalize_email(email)}; create the account first.")
@@ -47,9 +72,10 @@ def _owner_count(product_id) -> int:
     ).scalar_one()
 
 
-def change_role(membership: Membership, role: str) -> None:
+def change_role(membership: Membership, role: str, actor: Membership | None = None) -> None:
     if role not in ROLES:
         raise MemberError(f"Role must be one of: {', '.join(ROLES)}.")
+    _check_actor(actor, role=role, target=membership)
     if membership.role == "owner" and role != "owner" and _owner_count(membership.product_id) <= 1:
         raise MemberError("The last owner cannot be demoted; make someone else owner first.")
     old = membership.role
@@ -57,8 +83,17 @@ def change_role(membership: Membership, role: str) -> None:
     audit.record("member.role_changed", product_id=membership.product_id, email=membership.user.email, old=old, new=role)
 
 
-def remove_member(membership: Membership) -> None:
+def remove_member(membership: Membership, actor: Membership | None = None) -> None:
+    _check_actor(actor, target=membership)
     if membership.role == "owner" and _owner_count(membership.product_id) <= 1:
         raise MemberError("The last owner cannot be removed.")
     audit.record("member.removed", product_id=membership.product_id, email=membership.user.email)
+    user = membership.user
     db.session.delete(membership)
+    db.session.flush()
+    remaining = db.session.execute(
+        select(func.count()).select_from(Membership).where(Membership.user_id == user.id)
+        .execution_options(all_products=True)  # every product of theirs, not just the one in scope
+    ).scalar_one()
+    if not remaining:
+        user.end_sessions()  # removed from every product: a session left open has nothing to show

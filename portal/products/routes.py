@@ -12,7 +12,7 @@ from ..models import MANAGER_ROLES, AuditEvent, Invitation, Membership, utcnow
 from ..tenancy import current_membership, current_product, get_or_404, require_role
 from . import bp, product_bp
 from .forms import AddMemberForm, RoleForm
-from .members import MemberError, change_role, remove_member
+from .members import MemberError, change_role, check_grant, remove_member
 
 AUDIT_PAGE_SIZE = 100
 
@@ -76,9 +76,10 @@ def add_member_view():
         flash("Choose a role (and, if you like, the person's email).", "error")
         return _members_page(400)
     try:
+        check_grant(current_membership(), form.role.data)  # issue 19: nobody invites above their own role
         _invitation, link, emailed = links.create_invitation(current_product(), form.role.data, form.email.data,
                                                              current_user)
-    except links.LinkError as error:
+    except (links.LinkError, MemberError) as error:
         flash(str(error), "error")
         return _members_page(400)
     return _members_page(201, new_link=link, emailed=emailed, invited_email=form.email.data)
@@ -103,7 +104,7 @@ def change_role_view(membership_id):
     form = RoleForm()
     if not form.validate_on_submit():
         abort(400, "Choose one of the roles.")
-    return _apply(lambda: change_role(membership, form.role.data), "Role changed.")
+    return _apply(lambda: change_role(membership, form.role.data, actor=current_membership()), "Role changed.")
 
 
 @product_bp.route("/members/<uuid:membership_id>/remove", methods=["GET"])
@@ -119,7 +120,7 @@ def confirm_remove_member(membership_id):
 def remove_member_view(membership_id):
     # The button posts only its CSRF token, which CSRFProtect checked before this view.
     membership = get_or_404(Membership, membership_id)
-    return _apply(lambda: remove_member(membership), "Member removed.")
+    return _apply(lambda: remove_member(membership, actor=current_membership()), "Member removed.")
 
 
 def _apply(change, success: str):

@@ -6,7 +6,7 @@ PORTAL_ENV is demo or test.
 """
 from __future__ import annotations
 
-from flask import Flask, jsonify
+from flask import Flask, g, jsonify, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
@@ -42,17 +42,52 @@ def create_app(overrides: dict | None = None) -> Flask:
         dispatcher.start()
     app.extensions["sandbox"] = Sandbox(world, dispatcher, app.config)
 
-    from . import api, dialog, graph_oauth, graph_whatsapp, phone
+    from . import (api, dialog, graph_media, graph_oauth, graph_profile, graph_send, graph_templates,
+                   graph_whatsapp, phone, template_review)
 
     csrf = CSRFProtect(app)  # the sandbox's own pages post forms; machine routes are exempt
-    for blueprint in (graph_oauth.bp, graph_whatsapp.bp, api.bp):
+    for blueprint in (graph_oauth.bp, graph_send.bp, graph_media.bp, graph_templates.bp, graph_profile.bp,
+                      graph_whatsapp.bp, api.bp):
         csrf.exempt(blueprint)
         app.register_blueprint(blueprint)
     app.register_blueprint(dialog.bp)
     app.register_blueprint(phone.bp)
+    app.register_blueprint(template_review.bp)
     _errors(app)
     _headers(app)
+    _versions(app)
+    if app.config["SANDBOX_CHECK_RESPONSES"]:
+        _check_responses(app)
     return app
+
+
+def _versions(app: Flask) -> None:
+    """Only the Graph versions Meta serves (SANDBOX_GRAPH_VERSIONS) answer."""
+    @app.url_value_preprocessor
+    def _known_version(endpoint, values):
+        version = (values or {}).get("version")
+        if version is not None and version not in app.config["SANDBOX_GRAPH_VERSIONS"]:
+            raise GraphAPIError(f"Unknown path components: /{version}", 2500)
+
+
+def _check_responses(app: Flask) -> None:
+    """Every Graph answer of an operation in Meta's OpenAPI document must match its schema there
+    (tests turn this on): a mismatch is a sandbox bug, answered as a 500 that names it."""
+    from . import openapi
+
+    @app.after_request
+    def _conforms(response):
+        path = g.get("meta_operation")
+        if not path or not response.is_json:
+            return response
+        body = response.get_json(silent=True)
+        problems = openapi.response_problems(path, request.method, response.status_code, body)
+        if request.args.get("fields"):  # asked-for fields only: the schema's `required` does not apply
+            problems = [p for p in problems if "is a required property" not in p]
+        if problems:
+            app.logger.error("sandbox answer breaks Meta's schema for %s %s: %s", request.method, path, problems)
+            return jsonify(sandbox_bug={"operation": f"{request.method} {path}", "problems": problems}), 500
+        return response
 
 
 def _errors(app: Flask) -> None:

@@ -4,25 +4,43 @@
     python -m portal.sandbox world
     python -m portal.sandbox send --number 4100000000000001 --from 15551230001 --text "Hello"
     python -m portal.sandbox send --number 4100000000000001 --from 15551230001 --image [--caption "x"]
+    python -m portal.sandbox send --number 4100000000000001 --from 15551230001 --voice | --video | --document
     python -m portal.sandbox send --number 4100000000000001 --from 15551230001 --location -16.5,-68.15
     python -m portal.sandbox send --number 4100000000000001 --from 15551230001 --react "👍"
+    python -m portal.sandbox send --number 4100000000000001 --from 15551230001 --kind order   (see --kind help)
     python -m portal.sandbox batch --number 4100000000000001 --from 15551230001 --count 50
     python -m portal.sandbox resend
     python -m portal.sandbox expire|revoke|remove-app BUSINESS_ID
     python -m portal.sandbox quality PHONE_NUMBER_ID GREEN|YELLOW|RED
+    python -m portal.sandbox age --number 4100000000000001 --from 15551230001 [--hours 25]
+
+Every command but serve talks to the sandbox on SANDBOX_PORT (5001), or --sandbox-url / SANDBOX_URL.
 """
 from __future__ import annotations
-
-import os
 
 import click
 import requests
 
-DEFAULT_URL = "http://127.0.0.1:5001"
+from ..config import ConfigError, demo_port, demo_url
+
+
+def _default_url() -> str:
+    """The sandbox of `make run`: on SANDBOX_PORT, like the demo starts it."""
+    try:
+        return demo_url("SANDBOX_PORT")
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+
+
+def _default_port() -> int:
+    try:
+        return demo_port("SANDBOX_PORT")
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
 
 
 @click.group()
-@click.option("--sandbox-url", envvar="SANDBOX_URL", default=DEFAULT_URL, show_default=True,
+@click.option("--sandbox-url", envvar="SANDBOX_URL", default=_default_url, show_default="http://127.0.0.1:$SANDBOX_PORT",
               help="Where the sandbox runs (for every command but serve).")
 @click.pass_context
 def cli(ctx, sandbox_url):
@@ -32,7 +50,7 @@ def cli(ctx, sandbox_url):
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=int(os.environ.get("SANDBOX_PORT", "5001")), show_default=True, type=int)
+@click.option("--port", default=_default_port, show_default="$SANDBOX_PORT or 5001", type=int)
 def serve(host, port):
     """Run the sandbox (PORTAL_ENV must be demo or test)."""
     from werkzeug.serving import run_simple
@@ -92,17 +110,31 @@ def world(ctx):
 @click.option("--from", "sender", required=True, help="the customer's wa_id (digits)")
 @click.option("--text", help="a text message")
 @click.option("--image", is_flag=True, help="a generated picture")
-@click.option("--caption", default="", help="caption of the picture")
+@click.option("--voice", is_flag=True, help="a voice note (Ogg Opus)")
+@click.option("--video", is_flag=True, help="a video (MP4)")
+@click.option("--document", is_flag=True, help="a PDF document")
+@click.option("--caption", default="", help="caption of the picture, video or document")
 @click.option("--location", help="LAT,LON")
 @click.option("--place", default="", help="name of the location")
 @click.option("--react", "emoji", help="react with EMOJI to the conversation's last message")
+@click.option("--kind", help="any other kind: flow, list_reply, button_reply, call_permission, order, contacts, "
+              "changed_number, request_welcome, edit, revoke, unreact, ad, group, username, username_with_phone, "
+              "unsupported; echo, history (the business); alert:ban|restriction|violation|offboarded|"
+              "partner_removed|reinstated; error (with --text for edits, echoes, orders)")
 @click.pass_context
-def send(ctx, number, sender, text, image, caption, location, place, emoji):
-    """A customer sends one message to a business number."""
-    chosen = [kind for kind, given in (("text", text is not None), ("image", image),
+def send(ctx, number, sender, text, image, voice, video, document, caption, location, place, emoji, kind):
+    """A customer sends one message to a business number (or, with --kind, anything else Meta sends)."""
+    if kind is not None:
+        if image or voice or video or document or location is not None or emoji is not None:
+            raise click.UsageError("--kind goes alone (with --text at most)")
+        answer = _call(ctx, "POST", "/kinds", {"number": number, "from": sender, "kind": kind, "text": text or ""})
+        _say_delivery(answer, answer["kind"])
+        return
+    chosen = [kind for kind, given in (("text", text is not None), ("image", image), ("voice", voice),
+                                       ("video", video), ("document", document),
                                        ("location", location is not None), ("reaction", emoji is not None)) if given]
     if len(chosen) != 1:
-        raise click.UsageError("give exactly one of --text, --image, --location, --react")
+        raise click.UsageError("give exactly one of --text, --image, --voice, --video, --document, --location, --react")
     body = {"number": number, "from": sender, "type": chosen[0], "text": text, "caption": caption,
             "place": place, "emoji": emoji}
     if location is not None:
@@ -166,6 +198,19 @@ def quality(ctx, phone_number_id, rating):
     """Change a number's quality rating (sends phone_number_quality_update)."""
     answer = _call(ctx, "POST", f"/numbers/{phone_number_id}/quality", {"rating": rating.upper()})
     _say_delivery(answer, f"quality {answer['old']} -> {answer['new']}")
+
+
+@cli.command()
+@click.option("--number", required=True, help="phone_number_id of the business number")
+@click.option("--from", "sender", required=True, help="the customer's wa_id (digits)")
+@click.option("--hours", default=25.0, show_default=True, type=click.FloatRange(min=0, max=24 * 365),
+              help="how long ago the customer's last message is to have been written")
+@click.pass_context
+def age(ctx, number, sender, hours):
+    """Move a customer's last message back in time (past 24 hours: the window closes)."""
+    answer = _call(ctx, "POST", "/age", {"number": number, "from": sender, "hours": hours})
+    state = "open" if answer["window_open"] else "closed"
+    click.echo(f"last message from {sender} to {number} is now {hours:g} h old: the 24-hour window is {state}")
 
 
 if __name__ == "__main__":

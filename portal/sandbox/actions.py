@@ -1,6 +1,6 @@
 """What happens in the sandbox's world and reaches the portal as webhooks.
 
-A customer writes (text, image, location, reaction; one, a batch, or the last
+A customer writes (text, picture, voice note, video, document, location, reaction; one, a batch, or the last
 one again), a sent message is delivered and read, a number's quality changes.
 Views, the JSON API (the CLI) and the Graph endpoints all call these.
 """
@@ -10,11 +10,20 @@ from urllib.parse import urlparse
 
 from . import graph_errors, payloads
 from .delivery import Delivery, Dispatcher, signed_request
-from .media import sample_png
-from .world import PhoneNumber, World, new_wamid
+from .media import sample_pdf, sample_png, sample_video, sample_voice_note
+from .world import Customer, PhoneNumber, Template, World, new_wamid
 
-CUSTOMER_KINDS = ("text", "image", "location", "reaction")
+CUSTOMER_KINDS = ("text", "image", "voice", "video", "document", "location", "reaction")
+# What a customer's media message carries: the message type, its MIME type, sample bytes.
+CUSTOMER_MEDIA = {
+    "image": ("image", "image/png", lambda n: sample_png(seed=n, size=160)),
+    "voice": ("audio", "audio/ogg; codecs=opus", lambda n: sample_voice_note(seconds=3 + n % 12)),
+    "video": ("video", "video/mp4", lambda n: sample_video(seconds=4 + n % 6)),
+    "document": ("document", "application/pdf", lambda n: sample_pdf(f"Sandbox document {n + 1}")),
+}
 QUALITY_RATINGS = ("GREEN", "YELLOW", "RED", "UNKNOWN")
+TEMPLATE_EVENTS = ("APPROVED", "REJECTED", "PAUSED", "DISABLED")  # what Meta's review (or later quality) decides
+REJECT_REASONS = ("INVALID_FORMAT", "INCORRECT_CATEGORY", "ABUSIVE_CONTENT", "SCAM", "TAG_CONTENT_MISMATCH")
 MAX_BATCH = 1000  # Meta sends at most 1000 updates per POST
 
 
@@ -45,6 +54,11 @@ class Sandbox:
             raise SandboxInputError("The customer must be a WhatsApp id: 6 to 15 digits, country code first.")
         return self.world.customers.get(wa_id) or f"+{wa_id}"
 
+    @property
+    def shape(self) -> str:
+        """"current" (BSUIDs, usernames) or "legacy" (before April 2026): SANDBOX_WEBHOOK_SHAPE."""
+        return self.settings["SANDBOX_WEBHOOK_SHAPE"]
+
     def subscribed(self, phone: PhoneNumber) -> bool:
         """Meta sends a WABA's webhooks to an app only once the app subscribed to it."""
         return self.app_id in self.world.waba_of(phone.id).subscribed_apps
@@ -63,9 +77,13 @@ class Sandbox:
             if len(text) > 4096:
                 raise SandboxInputError("A WhatsApp text holds at most 4096 characters.")
             return payloads.text_message(wa_id, wamid, now, text)
-        if kind == "image":
-            media = self.world.add_media(phone.id, "image/png", sample_png(seed=len(self.world.media)))
-            return payloads.image_message(wa_id, wamid, now, media.id, media.sha256, (caption or "").strip())
+        if kind in CUSTOMER_MEDIA:
+            message_type, mime_type, sample = CUSTOMER_MEDIA[kind]
+            media = self.world.add_media(phone.id, mime_type, sample(len(self.world.media)))
+            return payloads.media_message(wa_id, wamid, now, message_type, media.id, mime_type, media.sha256,
+                                          (caption or "").strip() if kind != "voice" else "",
+                                          filename=f"document-{len(self.world.media)}.pdf" if kind == "document" else "",
+                                          voice=kind == "voice")
         if kind == "location":
             try:
                 lat, lon = float(latitude), float(longitude)
@@ -84,23 +102,26 @@ class Sandbox:
     def customer_writes(self, phone_id: str, wa_id: str, kind: str, **content) -> tuple[dict, Delivery | None]:
         """A customer sends one message to a number; delivered at once (None when the WABA is not subscribed)."""
         phone = self.phone(phone_id)
-        name = self.customer_name(wa_id)
+        self.customer_name(wa_id)
+        customer = self.world.customer(phone.id, wa_id)
         message = self.build_customer_message(phone, wa_id, kind, **content)
         self.world.record_message(phone.id, wa_id, message, inbound=True)
-        body = payloads.envelope(phone.waba_id, [payloads.message_change(phone, wa_id, name, message)], self.world.now())
-        return message, self._deliver(phone, body)
+        change = payloads.message_change(phone, customer, message, self.shape)
+        body = payloads.envelope(phone.waba_id, [change], self.world.now())
+        return change["value"]["messages"][0], self._deliver(phone, body)
 
     def customer_batch(self, phone_id: str, wa_id: str, count: int) -> tuple[int, Delivery | None]:
         """`count` texts from one customer in ONE webhook POST (one change each), as Meta batches."""
         phone = self.phone(phone_id)
-        name = self.customer_name(wa_id)
+        self.customer_name(wa_id)
+        customer = self.world.customer(phone.id, wa_id)
         if not 1 <= count <= MAX_BATCH:
             raise SandboxInputError(f"A batch holds 1 to {MAX_BATCH} messages.")
         changes = []
         for number in range(1, count + 1):
             message = self.build_customer_message(phone, wa_id, "text", text=f"Batch message {number} of {count}")
             self.world.record_message(phone.id, wa_id, message, inbound=True, save=False)
-            changes.append(payloads.message_change(phone, wa_id, name, message))
+            changes.append(payloads.message_change(phone, customer, message, self.shape))
         self.world.save()
         return count, self._deliver(phone, payloads.envelope(phone.waba_id, changes, self.world.now()))
 
@@ -114,12 +135,14 @@ class Sandbox:
 
     # --- the business sent a message -------------------------------------------
 
-    def after_send(self, phone: PhoneNumber, recipient: str, wamid: str) -> None:
-        """Schedule sent, delivered and read, each its own webhook, a moment apart."""
-        for status, delay in zip(("sent", "delivered", "read"), self.settings["SANDBOX_STATUS_DELAYS"]):
+    def after_send(self, phone: PhoneNumber, recipient: Customer, wamid: str, kind: str = "text") -> None:
+        """Schedule sent, delivered and read, each its own webhook, a moment apart. A reaction the
+        business sends gets only `sent` (Meta's reaction reference: no delivered or read for reactions)."""
+        statuses = ("sent",) if kind == "reaction" else ("sent", "delivered", "read")
+        for status, delay in zip(statuses, self.settings["SANDBOX_STATUS_DELAYS"]):
             self._schedule_status(phone, recipient, wamid, status, delay)
 
-    def after_failed_send(self, phone: PhoneNumber, recipient: str, wamid: str) -> None:
+    def after_failed_send(self, phone: PhoneNumber, recipient: Customer, wamid: str) -> None:
         """Outside the window (in "status" mode): accepted, then a failed status with 131047."""
         self._schedule_status(phone, recipient, wamid, "failed", self.settings["SANDBOX_STATUS_DELAYS"][0],
                               errors=[graph_errors.WINDOW_CLOSED_STATUS_ERROR])
@@ -131,9 +154,53 @@ class Sandbox:
         if not self.subscribed(phone):
             happen()  # it still happens at Meta; the portal just does not hear of it
             return
-        change = payloads.status_change(phone, wamid, status, recipient, self.world.now() + int(delay), errors)
+        change = payloads.status_change(phone, wamid, status, recipient, self.world.now() + int(delay), errors,
+                                        self.shape)
         body = payloads.envelope(phone.waba_id, [change], self.world.now() + int(delay))
         self.dispatcher.schedule(delay, body, f"status {status}", on_due=happen)
+
+    # --- templates ----------------------------------------------------------------
+
+    def review_template(self, waba_id: str, template, rejected: bool = False) -> None:
+        """Meta reviews a new template a moment after it is created, and says so by webhook.
+        With SANDBOX_TEMPLATE_REVIEW=manual it stays PENDING until someone reviews it on the
+        sandbox's templates page (or `POST /api/templates/<id>/review`)."""
+        if self.settings["SANDBOX_TEMPLATE_REVIEW"] == "manual":
+            return
+        event = "REJECTED" if rejected else "APPROVED"
+        reason = "INVALID_FORMAT" if rejected else "NONE"
+
+        def happen():
+            self.world.set_template_status(waba_id, template.id, event, reason)
+
+        if self.app_id not in self.world.wabas[waba_id].subscribed_apps:
+            happen()
+            return
+        delay = self.settings["SANDBOX_STATUS_DELAYS"][0]
+        at = self.world.now() + int(delay)
+        body = payloads.envelope(waba_id, [payloads.template_status_change(template, event, reason, at)], at)
+        self.dispatcher.schedule(delay, body, f"template {template.name} {event}", on_due=happen)
+
+    def set_template_status(self, template_id: str, event: str,
+                            reason: str = "NONE") -> tuple[Template, Delivery | None]:
+        """Control: Meta approves, rejects (with a reason), pauses or disables a template now, and
+        sends `message_template_status_update` (None when no app is subscribed to its WABA)."""
+        event = event.upper()
+        if event not in TEMPLATE_EVENTS:
+            raise SandboxInputError(f"The review is one of {', '.join(TEMPLATE_EVENTS)}.")
+        reason = (reason or "NONE").upper() if event == "REJECTED" else "NONE"
+        if event == "REJECTED" and reason not in REJECT_REASONS:
+            raise SandboxInputError(f"A rejection's reason is one of {', '.join(REJECT_REASONS)}.")
+        found = self.world.template_by_id(str(template_id))
+        if found is None:
+            raise SandboxInputError(f"No sandbox template {template_id!r}.")
+        waba_id, template = found
+        self.world.set_template_status(waba_id, template.id, event, reason)
+        if self.app_id not in self.world.wabas[waba_id].subscribed_apps:
+            return template, None  # it still happens at Meta; the portal just does not hear of it
+        at = self.world.now()
+        body = payloads.envelope(waba_id, [payloads.template_status_change(template, event, reason, at)], at)
+        return template, self.dispatcher.deliver(body, f"template {template.name} {event}")
 
     # --- controls -----------------------------------------------------------------
 
@@ -147,6 +214,22 @@ class Sandbox:
             return old, None
         body = payloads.envelope(phone.waba_id, [payloads.quality_change(phone, old, rating)], self.world.now())
         return old, self._deliver(phone, body)
+
+    def age_conversation(self, phone_id: str, wa_id: str, hours) -> bool:
+        """The customer's last message to this number becomes `hours` old; answers whether the
+        24-hour window is still open (a send after it closed answers 131047, as at Meta)."""
+        phone = self.phone(phone_id)
+        try:
+            hours = float(hours)
+        except (TypeError, ValueError):
+            raise SandboxInputError("hours must be a number") from None
+        if not 0 <= hours <= 24 * 365:
+            raise SandboxInputError("hours must be from 0 to 8760 (a year)")
+        try:
+            self.world.age_last_inbound(phone.id, str(wa_id or ""), hours)
+        except KeyError:
+            raise SandboxInputError("That customer has not written to this number yet.") from None
+        return self.world.window_open(phone.id, str(wa_id or ""))
 
     def deauthorize_url(self) -> str:
         """Where Meta would call the app's Deauthorize Callback: configured, or /meta/deauthorize beside /webhook."""

@@ -58,6 +58,17 @@ def customer_message():
     return jsonify(message=message, **_delivery(delivery))
 
 
+@bp.post("/kinds")
+def kind():
+    """One of the kinds in portal/sandbox/kinds.py (Flow answers, orders, echoes, history, alerts...)."""
+    from . import kinds
+
+    body = _body()
+    what, delivery = kinds.send(sandbox(), str(body.get("number") or ""), str(body.get("from") or ""),
+                                str(body.get("kind") or ""), text=str(body.get("text") or ""))
+    return jsonify(kind=what, **_delivery(delivery))
+
+
 @bp.post("/batch")
 def batch():
     body = _body()
@@ -97,3 +108,22 @@ def quality(phone_id):
     body = _body()
     old, delivery = sandbox().change_quality(phone_id, str(body.get("rating") or ""))
     return jsonify(old=old, new=sandbox().world.phones[phone_id].quality, **_delivery(delivery))
+
+
+@bp.post("/age")
+def age():
+    """The customer's last message becomes `hours` old (default 25: the 24-hour window closes)."""
+    body = _body()
+    number, customer = str(body.get("number") or ""), str(body.get("from") or "")
+    window_open = sandbox().age_conversation(number, customer, body.get("hours", 25))
+    return jsonify(number=number, customer=customer, window_open=window_open)
+
+
+@bp.post("/templates/<template_id>/review")
+def template_review(template_id):
+    """Meta's review of a template: {"event": APPROVED|REJECTED|PAUSED|DISABLED, "reason"?}."""
+    body = _body()
+    template, delivery = sandbox().set_template_status(template_id, str(body.get("event") or ""),
+                                                       str(body.get("reason") or ""))
+    return jsonify(template={"id": template.id, "name": template.name, "status": template.status},
+                   **_delivery(delivery))

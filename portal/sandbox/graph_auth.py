@@ -57,6 +57,8 @@ def require_app_token() -> None:
     """Only the master app's own token (`APPID|APPSECRET`) passes."""
     value = presented_token()
     check_proof(value)
+    if value in sandbox().world.app_tokens:
+        return  # issued by grant_type=client_credentials
     if "|" not in value:
         sandbox().world.check_token(value)  # an invalid user token is still a 190 first
         raise errors.app_token_required()
@@ -68,14 +70,15 @@ def require_token() -> Token:
     """The valid user or business token of this request (else Meta's 190/2500/100 errors)."""
     value = presented_token()
     check_proof(value)
-    if "|" in value:
-        raise errors.no_token()  # an app token cannot act as a user
+    if "|" in value or value in sandbox().world.app_tokens:
+        raise errors.app_token_as_user()  # an app token cannot act as a user
     return sandbox().world.check_token(value)
 
 
 def owned(token: Token, object_id: str, kinds: tuple[str, ...], scope: str, method: str | None = None) -> None:
     """`object_id` must exist as one of `kinds` and belong to the token's business, with `scope` granted."""
     world = sandbox().world
+    world.live_media(object_id)  # an expired media id is gone
     tables = {"business": world.businesses, "waba": world.wabas, "phone": world.phones, "media": world.media}
     if not any(object_id in tables[kind] for kind in kinds):
         raise errors.unknown_object(object_id, method or request.method)

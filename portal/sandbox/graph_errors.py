@@ -40,6 +40,12 @@ def fbtrace_id() -> str:
 # --- tokens -----------------------------------------------------------------
 
 def no_token() -> GraphAPIError:
+    """No token at all: 401 with code 104 (as Meta answers a bare request)."""
+    return GraphAPIError("An access token is required to request this resource.", 104, status=401)
+
+
+def app_token_as_user() -> GraphAPIError:
+    """An app token where a user or business token is needed."""
     return GraphAPIError("An active access token must be used to query information about the current user.", 2500)
 
 
@@ -167,3 +173,68 @@ def register_rate_limited() -> GraphAPIError:
         error_data={"messaging_product": "whatsapp",
                     "details": "Too many register attempts for this number; try again in 72 hours."},
     )
+
+
+# --- requests Meta refuses before looking at objects -----------------------------
+
+def nonexisting_field(name: str, node_type: str) -> GraphAPIError:
+    return GraphAPIError(f"(#100) Tried accessing nonexisting field ({name}) on node type ({node_type})", 100)
+
+
+def unknown_version(version: str) -> GraphAPIError:
+    return GraphAPIError(f"Unknown path components: /{version}", 2500)
+
+
+def schema_refused(details: str) -> GraphAPIError:
+    """A body Meta's own description of the API refuses: (#100) with what is wrong."""
+    return GraphAPIError("(#100) Invalid parameter", 100, error_data={"messaging_product": "whatsapp", "details": details})
+
+
+# --- media ------------------------------------------------------------------------
+
+def media_not_found(media_id: str) -> GraphAPIError:
+    return unknown_object(media_id, "get")
+
+
+def upload_refused(details: str) -> GraphAPIError:
+    """An upload Meta refuses (size, type): (#131053) Media upload error."""
+    return GraphAPIError("(#131053) Media upload error", 131053, error_data={"messaging_product": "whatsapp",
+                                                                              "details": details})
+
+
+def media_url_expired() -> GraphAPIError:
+    return GraphAPIError("The media URL has expired: ask GET /{media-id} for a new one.", 100, status=404)
+
+
+# --- templates -----------------------------------------------------------------------
+
+def template_missing(name: str, language: str) -> GraphAPIError:
+    return GraphAPIError("(#132001) Template name does not exist in the translation", 132001, status=404,
+                         error_data={"messaging_product": "whatsapp",
+                                     "details": f"template name ({name}) does not exist in {language}"})
+
+
+def template_params(details: str) -> GraphAPIError:
+    return GraphAPIError("(#132000) Number of parameters does not match the expected number of params", 132000,
+                         error_data={"messaging_product": "whatsapp", "details": details})
+
+
+def template_paused(name: str) -> GraphAPIError:
+    return GraphAPIError("(#132015) Template is Paused", 132015, error_data={
+        "messaging_product": "whatsapp", "details": f"Template {name} is paused due to low quality."})
+
+
+def template_disabled(name: str) -> GraphAPIError:
+    return GraphAPIError("(#132016) Template is Disabled", 132016, error_data={
+        "messaging_product": "whatsapp", "details": f"Template {name} has been disabled."})
+
+
+def template_not_approved(name: str, status: str) -> GraphAPIError:
+    return GraphAPIError("(#132001) Template name does not exist in the translation", 132001, status=404,
+                         error_data={"messaging_product": "whatsapp",
+                                     "details": f"template {name} is {status}, not approved"})
+
+
+def template_exists(name: str, language: str) -> GraphAPIError:
+    return GraphAPIError(f"(#100) Content in this language already exists: {name} ({language})", 100,
+                         subcode=2388024)

@@ -18,6 +18,9 @@ def access_token(version):
     data = params()
     _check_client(data)
     world = sandbox().world
+    if data.get("grant_type") == "client_credentials":
+        # The app's own token (what `APPID|APPSECRET` stands for), as Meta issues it.
+        return jsonify(access_token=world.issue_app_token(), token_type="bearer")
     if data.get("grant_type") == "fb_exchange_token":
         if not data.get("fb_exchange_token"):
             raise errors.missing_parameter("fb_exchange_token")

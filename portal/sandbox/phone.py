@@ -34,6 +34,14 @@ def _report(delivery: Delivery | None, what: str) -> None:
         flash(f"{what}: the portal answered {answer}; it will be retried.", "error")
 
 
+def _more_kinds() -> dict[str, str]:
+    from . import kinds
+
+    return {**kinds.CUSTOMER_KINDS, **kinds.BUSINESS_KINDS,
+            **{f"alert:{name}": f"account alert: {name.replace('_', ' ')} (account_update)" for name in kinds.ALERTS},
+            "error": "a value-level error for this number"}
+
+
 @bp.get("/")
 def home():
     return redirect(url_for("sandbox_phone.phone"))
@@ -48,7 +56,7 @@ def phone():
     selected = box.world.phones[phone_id]
     return render_template(
         "sandbox/phone.html", world=box.world, selected=selected, customer=wa_id,
-        customer_name=box.world.customers.get(wa_id, f"+{wa_id}"), kinds=CUSTOMER_KINDS,
+        customer_name=box.world.customers.get(wa_id, f"+{wa_id}"), kinds=CUSTOMER_KINDS, more_kinds=_more_kinds(),
         subscribed=box.subscribed(selected), conversation=box.world.conversation(phone_id, wa_id),
         window_open=box.world.window_open(phone_id, wa_id), can_resend=box.dispatcher.last_body is not None,
     )
@@ -68,6 +76,21 @@ def send():
         flash(str(error), "error")
         return _back_to_phone(phone_id, wa_id)
     _report(delivery, f"Customer {kind} message")
+    return _back_to_phone(phone_id, wa_id)
+
+
+@bp.post("/phone/kind")
+def send_kind():
+    """Any other kind Meta sends (portal/sandbox/kinds.py): Flow answers, orders, echoes, history, alerts..."""
+    from . import kinds
+
+    phone_id, wa_id = _selection()
+    try:
+        what, delivery = kinds.send(sandbox(), phone_id, wa_id, request.form.get("kind", ""), request.form.get("text", ""))
+    except SandboxInputError as error:
+        flash(str(error), "error")
+        return _back_to_phone(phone_id, wa_id)
+    _report(delivery, what.capitalize())
     return _back_to_phone(phone_id, wa_id)
 
 
@@ -92,6 +115,20 @@ def resend():
         flash("Nothing was delivered yet, so there is nothing to resend.", "warning")
     else:
         _report(delivery, "The last webhook again (a duplicate)")
+    return _back_to_phone(phone_id, wa_id)
+
+
+@bp.post("/phone/age")
+def age():
+    """Make the customer's last message 25 hours old: the portal's next free-form reply meets a closed window."""
+    phone_id, wa_id = _selection()
+    try:
+        window_open = sandbox().age_conversation(phone_id, wa_id, request.form.get("hours") or 25)
+    except SandboxInputError as error:
+        flash(str(error), "error")
+        return _back_to_phone(phone_id, wa_id)
+    flash("The customer's last message is now older: the 24-hour window is "
+          + ("still open." if window_open else "closed (a reply needs a template now)."), "success")
     return _back_to_phone(phone_id, wa_id)
 
 

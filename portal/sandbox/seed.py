@@ -35,4 +35,23 @@ CUSTOMERS = (
     ("15551230002", "Bruno Díaz"),
     ("15551230003", "Camila Torres"),
     ("15551230004", "Diego Flores"),
+    ("15551230005", "Elena Quispe"),
+)
+
+# WhatsApp usernames (2026): shown instead of the phone number in the app.
+USERNAMES = {"15551230002": "bruno.diaz", "15551230005": "elena.q"}
+
+# Customers who hide their phone number behind their username: today's webhooks carry only
+# their business-scoped user id (the legacy shape, from before usernames, still shows the number).
+PHONE_HIDDEN = frozenset({"15551230005"})
+
+# Every WABA starts with Meta's sample template, approved (as new accounts do at Meta).
+SAMPLE_TEMPLATES = (
+    ("hello_world", "en_US", "UTILITY", [
+        {"type": "HEADER", "format": "TEXT", "text": "Hello World"},
+        {"type": "BODY", "text": "Welcome and congratulations!! This message demonstrates your ability to send a "
+                                 "WhatsApp message notification from the Cloud API, hosted by Meta. Thank you "
+                                 "for taking the time to test with us."},
+        {"type": "FOOTER", "text": "WhatsApp Business Platform sample message"},
+    ]),
 )

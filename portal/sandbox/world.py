@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import graph_errors as errors
-from .seed import BUSINESSES, CUSTOMERS
+from .seed import BUSINESSES, CUSTOMERS, PHONE_HIDDEN, SAMPLE_TEMPLATES, USERNAMES
 
 CODE_TTL = 600  # seconds an authorization code may wait for its exchange
 SHORT_LIVED = 2 * 3600  # a user token straight from the code exchange
@@ -27,6 +27,8 @@ DATA_ACCESS = 90 * 86400
 WINDOW = 24 * 3600  # the customer service window
 REGISTER_LIMIT = 10  # register attempts per number (per 72 hours at Meta)
 HISTORY = 200  # messages kept per conversation
+MEDIA_ID_TTL = 30 * 86400  # an uploaded or received media id answers for about 30 days
+MEDIA_URL_TTL = 5 * 60  # a media URL from GET /{media-id} works for 5 minutes
 
 MANAGEMENT = "whatsapp_business_management"
 MESSAGING = "whatsapp_business_messaging"
@@ -106,6 +108,34 @@ class Media:
     mime_type: str
     sha256: str
     data: bytes
+    created_at: int = 0
+
+
+@dataclass
+class Template:
+    """A message template of one WABA (`/{waba}/message_templates`)."""
+
+    id: str
+    name: str
+    language: str
+    category: str
+    status: str  # APPROVED, PENDING, REJECTED, PAUSED, DISABLED
+    components: list[dict]
+    parameter_format: str = "POSITIONAL"
+    rejected_reason: str = "NONE"  # Meta's reason while REJECTED (INVALID_FORMAT, SCAM...)
+    quality: str = "UNKNOWN"  # quality_score.score: GREEN, YELLOW, RED or UNKNOWN
+    quality_at: int = 0  # quality_score.date: unix time the score was last set
+
+
+@dataclass(frozen=True)
+class Customer:
+    """Who a customer is to one business: phone number (wa_id), business-scoped user id, username."""
+
+    wa_id: str
+    name: str
+    user_id: str  # the BSUID, e.g. "US.13491208655302741918"
+    username: str | None
+    phone_hidden: bool
 
 
 class World:
@@ -126,6 +156,9 @@ class World:
         self.last_inbound: dict[str, int] = {}  # "phone|wa_id" -> unix time the customer last wrote
         self.conversations: dict[str, list[dict]] = {}  # "phone|wa_id" -> messages, oldest first
         self.outbound: dict[str, str] = {}  # wamid -> "phone|wa_id"
+        self.templates: dict[str, dict[str, Template]] = {}  # waba id -> template id -> template
+        self.profiles: dict[str, dict] = {}  # phone id -> whatsapp_business_profile fields
+        self.app_tokens: set[str] = set()  # client_credentials tokens (the app acting as itself)
         self._seed()
         self._load()
 
@@ -138,6 +171,11 @@ class World:
                 self.wabas[waba_id] = Waba(waba_id, waba_name, business_id, [p[0] for p in phones])
                 for phone_id, display, verified_name, platform in phones:
                     self.phones[phone_id] = PhoneNumber(phone_id, waba_id, display, verified_name, platform)
+                    self.profiles[phone_id] = {"about": "Hello from the Meta sandbox", "vertical": "OTHER",
+                                               "messaging_product": "whatsapp", "websites": [], "profile_picture_url": ""}
+                self.templates[waba_id] = {}
+                for t_name, t_language, t_category, t_components in SAMPLE_TEMPLATES:
+                    self.add_template(waba_id, t_name, t_language, t_category, t_components, status="APPROVED")
 
     def _load(self) -> None:
         if not self.state_file or not self.state_file.exists():
@@ -156,6 +194,9 @@ class World:
         self.last_inbound = saved.get("last_inbound", {})
         self.conversations = saved.get("conversations", {})
         self.outbound = saved.get("outbound", {})
+        for waba_id, templates in saved.get("templates", {}).items():
+            if waba_id in self.wabas:
+                self.templates[waba_id] = {t["id"]: Template(**t) for t in templates}
 
     def save(self) -> None:
         """Write the mutable state (demo only); called after every change."""
@@ -169,6 +210,7 @@ class World:
                 "last_inbound": self.last_inbound,
                 "conversations": self.conversations,
                 "outbound": self.outbound,
+                "templates": {w: [asdict(t) for t in ts.values()] for w, ts in self.templates.items()},
             }
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.state_file.with_suffix(".tmp")
@@ -191,6 +233,26 @@ class World:
         if object_id in self.media:
             return self.business_of(self.media[object_id].phone_id)
         return None
+
+    def customer(self, phone_id: str, wa_id: str) -> Customer:
+        """A customer as one number's business sees them (BSUIDs differ per business portfolio)."""
+        business_id = self.business_of(phone_id) or ""
+        digest = hashlib.sha256(f"{business_id}|{wa_id}".encode()).hexdigest()
+        return Customer(wa_id, self.customers.get(wa_id) or f"+{wa_id}", f"US.{int(digest[:16], 16):020d}",
+                        USERNAMES.get(wa_id), wa_id in PHONE_HIDDEN)
+
+    def customer_by_user_id(self, phone_id: str, user_id: str) -> Customer | None:
+        """The customer behind a BSUID, for a send from `phone_id` (None: no such user for this business)."""
+        for wa_id in self.customers:
+            customer = self.customer(phone_id, wa_id)
+            if customer.user_id == user_id:
+                return customer
+        return None
+
+    def knows_message(self, phone_id: str, wa_id: str, wamid: str) -> bool:
+        """Whether `wamid` is a message of this conversation (either direction)."""
+        with self.lock:
+            return any(m["id"] == wamid for m in self.conversations.get(f"{phone_id}|{wa_id}", []))
 
     def waba_of(self, phone_id: str) -> Waba:
         return self.wabas[self.phones[phone_id].waba_id]
@@ -243,6 +305,13 @@ class World:
         token = Token(value, business.id, kind, user_id, list(scopes), self.now(), expires_at)
         self.tokens[value] = token
         return token
+
+    def issue_app_token(self) -> str:
+        """grant_type=client_credentials: an app token (`APPID|<random>`), valid until the secret changes."""
+        with self.lock:
+            value = f"{self.app_id}|{_random(27)}"
+            self.app_tokens.add(value)
+            return value
 
     def check_token(self, value: str) -> Token:
         """The token if it is valid now; else Meta's 190 error (unknown, expired or revoked)."""
@@ -327,6 +396,16 @@ class World:
             last = self.last_inbound.get(f"{phone_id}|{wa_id}")
             return last is not None and self.now() - last < WINDOW
 
+    def age_last_inbound(self, phone_id: str, wa_id: str, hours: float) -> None:
+        """Pretend the customer last wrote `hours` ago (the demo's way to show the 24-hour window close).
+        KeyError when the customer never wrote to that number."""
+        key = f"{phone_id}|{wa_id}"
+        with self.lock:
+            if key not in self.last_inbound:
+                raise KeyError(key)
+            self.last_inbound[key] = self.now() - int(hours * 3600)
+            self.save()
+
     def record_message(self, phone_id: str, wa_id: str, message: dict, inbound: bool, save: bool = True) -> None:
         """Keep a message of a conversation (for the phone page, reactions and the window).
         `save=False` lets a batch write the state file once at its end."""
@@ -369,9 +448,68 @@ class World:
         with self.lock:
             media_id = str(7100000000000000 + secrets.randbelow(10**15))
             sha256 = base64.b64encode(hashlib.sha256(data).digest()).decode()
-            media = Media(media_id, phone_id, mime_type, sha256, data)
+            media = Media(media_id, phone_id, mime_type, sha256, data, self.now())
             self.media[media.id] = media
             return media
+
+    def live_media(self, media_id: str) -> Media | None:
+        """The media if its id still answers (ids live about 30 days, then are gone as if deleted)."""
+        with self.lock:
+            media = self.media.get(media_id)
+            if media is not None and self.now() - media.created_at >= MEDIA_ID_TTL:
+                del self.media[media_id]
+                return None
+            return media
+
+    def delete_media(self, media_id: str) -> bool:
+        with self.lock:
+            return self.media.pop(media_id, None) is not None
+
+    # --- templates -------------------------------------------------------------
+
+    def add_template(self, waba_id: str, name: str, language: str, category: str, components: list[dict],
+                     status: str = "APPROVED", parameter_format: str = "POSITIONAL") -> Template:
+        with self.lock:
+            template = Template(str(8100000000000000 + secrets.randbelow(10**15)), name, language, category,
+                                status, components, parameter_format,
+                                quality="GREEN" if status == "APPROVED" else "UNKNOWN", quality_at=self.now())
+            self.templates.setdefault(waba_id, {})[template.id] = template
+            return template
+
+    def find_templates(self, waba_id: str, name: str | None = None, language: str | None = None) -> list[Template]:
+        with self.lock:
+            return [t for t in self.templates.get(waba_id, {}).values()
+                    if (name is None or t.name == name) and (language is None or t.language == language)]
+
+    def delete_templates(self, waba_id: str, name: str, template_id: str | None = None) -> int:
+        """Delete every language of `name` (or only the one with `template_id`); returns how many."""
+        with self.lock:
+            doomed = [t.id for t in self.find_templates(waba_id, name)
+                      if template_id is None or t.id == template_id]
+            for tid in doomed:
+                del self.templates[waba_id][tid]
+            return len(doomed)
+
+    def set_template_status(self, waba_id: str, template_id: str, status: str, reason: str = "NONE") -> Template:
+        """Meta reviewed, paused or disabled a template (a rejection keeps its reason)."""
+        with self.lock:
+            template = self.templates[waba_id][template_id]
+            template.status = status
+            template.rejected_reason = reason if status == "REJECTED" else "NONE"
+            if status == "APPROVED" and template.quality == "UNKNOWN":
+                template.quality, template.quality_at = "GREEN", self.now()
+            elif status in ("PAUSED", "DISABLED"):  # Meta pauses and disables templates for low quality
+                template.quality, template.quality_at = "RED", self.now()
+        self.save()
+        return template
+
+    def template_by_id(self, template_id: str) -> tuple[str, Template] | None:
+        """(WABA id, template) of a template id, in any WABA (the sandbox's review controls)."""
+        with self.lock:
+            for waba_id, templates in self.templates.items():
+                if template_id in templates:
+                    return waba_id, templates[template_id]
+        return None
 
 
 def new_wamid() -> str:
@@ -390,7 +528,7 @@ def summarize(message: dict) -> str:
     if kind == "location":
         return f"location {body.get('latitude')}, {body.get('longitude')} {body.get('name') or ''}".strip()
     if kind == "template":
-        return f"template {body.get('name')}"
+        return str(body.get("rendered") or f"template {body.get('name')}")
     if kind in ("image", "video", "audio", "document", "sticker"):
         return f"[{kind}] {body.get('caption') or ''}".strip()
     return f"[{kind}]"

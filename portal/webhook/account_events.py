@@ -10,6 +10,7 @@ import re
 from sqlalchemy import select
 
 from .. import audit
+from . import alerts
 from ..extensions import db
 from ..models import WhatsAppAccount
 
@@ -60,6 +61,13 @@ def _quality(row: dict, value: dict) -> None:
 
 def _account_update(row: dict, value: dict) -> None:
     event = value.get("event")
+    alert = alerts.describe(value) if isinstance(event, str) else None
+    if alert is not None:
+        for account in _accounts(row, value.get("phone_number")) or _accounts(row):
+            account.alert_event, account.alert_text, account.alert_level = alert.event, alert.text[:512], alert.level
+            account.alert_at = row["created_at"]
+            audit.record("whatsapp.account_alert", product_id=account.product_id, user_id=None,
+                         phone_number_id=account.phone_number_id, event=event)
     reason = RECONNECT_EVENTS.get(event) if isinstance(event, str) else None
     if reason is None:
         return
@@ -71,4 +79,27 @@ def _account_update(row: dict, value: dict) -> None:
                      phone_number_id=account.phone_number_id, event=event)
 
 
-_HANDLERS = {"phone_number_quality_update": _quality, "account_update": _account_update}
+def _history_errors(row: dict, value: dict) -> None:
+    """The business declined to share its chat history (or Meta could not send it): said on the number."""
+    for chunk in value.get("history") if isinstance(value.get("history"), list) else ():
+        if isinstance(chunk, dict) and chunk.get("errors"):
+            _value_errors(row, {"errors": chunk["errors"]})
+
+
+def _value_errors(row: dict, value: dict) -> None:
+    """A change that carries `errors` of its own (not of one message): shown on the number it names."""
+    words = alerts.errors_words(value.get("errors"))
+    if words is None:
+        return
+    for account in _accounts(row):
+        account.webhook_error, account.webhook_error_at = words[:512], row["created_at"]
+
+
+_HANDLERS = {"phone_number_quality_update": _quality, "account_update": _account_update,
+             "messages": _value_errors, "smb_message_echoes": _value_errors, "history": _history_errors}
+
+
+def register(field: str, handler) -> None:
+    """Let another feature act on a field's new events (message templates do), without ingest knowing it.
+    `handler(row, value)` runs in ingest's transaction, once per event ingest inserted."""
+    _HANDLERS[field] = handler

@@ -59,7 +59,9 @@ class JournalFile:
                 connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
                 connection.execute("PRAGMA busy_timeout=10000")
                 connection.execute("PRAGMA journal_mode=WAL")
-                connection.execute("PRAGMA synchronous=FULL")  # an acknowledged delivery survives a power cut
+                # As the database itself (portal/database.py): WAL with NORMAL survives a crash of any
+                # process; a power cut may lose the last commits of both (bench/README.md: what FULL costs).
+                connection.execute("PRAGMA synchronous=NORMAL")
                 connection.executescript(SCHEMA)
             except (sqlite3.Error, OSError) as error:
                 raise JournalFileError("open the webhook journal file", None, error) from None

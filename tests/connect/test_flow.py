@@ -144,7 +144,8 @@ def test_signal_fires_after_commit_with_the_linked_numbers(app, meta, alice, mak
         # Sent after the commit: another connection (session) already sees the rows.
         with db.engine.connect() as conn:
             from sqlalchemy import text
-            count = conn.execute(text("SELECT count(*) FROM whatsapp_accounts")).scalar_one()
+            # (every product's rows, on purpose: a raw statement must say so while a product is in scope)
+            count = conn.execution_options(all_products=True).execute(text("SELECT count(*) FROM whatsapp_accounts")).scalar_one()
         received.append((sender, product_id, sorted(phone_number_ids), count))
 
     signals.numbers_linked.connect(receiver)

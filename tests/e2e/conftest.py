@@ -67,6 +67,7 @@ def live(app_config, request):
         "META_APP_ID": TEST_APP_ID,
         "META_APP_SECRET": TEST_APP_SECRET,
         "SANDBOX_STATUS_DELAYS": (0.3, 0.6, 0.9),
+        "SANDBOX_TEMPLATE_REVIEW": "manual",  # as in the demo: templates are approved on the sandbox's page
     })
     sandbox_server = ServerThread(sandbox_app)
     sandbox_server.start()

@@ -9,6 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from portal.connect.health import check_every_product
 from portal.demo import DEMO_PASSWORD, seed
 from portal.extensions import db
 from portal.models import Product, WhatsAppAccount
@@ -154,4 +155,17 @@ def test_two_products_connect_receive_reply_and_reconnect(live, browser, shots):
     shots(cardio, "07-reconnect-banner")
     flex.goto(flex_inbox)
     expect(flex.get_by_text("Reconnect needed")).to_have_count(0)  # Flex is untouched
+
+    # 5. Meta revokes Flex's token while nobody replies: the worker's scheduled check (run now, as
+    #    its scheduler does every 5 minutes) shows both of Flex's numbers as needing a reconnect.
+    customer.goto(f"{live.sandbox_url}/controls")
+    customer.locator("tr", has_text="Flex 60 Fitness").get_by_role("button", name="Revoke tokens").click()
+    customer.wait_for_selector("text=token(s) revoked", timeout=TIMEOUT)
+    flex.goto(flex_dashboard)
+    expect(flex.locator(".badge-danger", has_text="needs reconnect")).to_have_count(0)
+    live.app.extensions["jobs"].enqueue(check_every_product)
+    flex.goto(flex_dashboard)
+    expect(flex.locator(".badge-danger", has_text="needs reconnect")).to_have_count(2, timeout=TIMEOUT)
+    cardio.goto(f"{live.portal_url}/p/{cardio_id}/")
+    expect(cardio.locator(".badge-ok", has_text="connected")).to_have_count(0)  # (revoked before, in step 4)
     assert server_errors == []

@@ -78,10 +78,11 @@ def _worker_env(app_config, jobs_url: str) -> dict:
 
 def test_flask_work_stores_the_journal_runs_jobs_and_stops_on_sigterm(app_config, two_products, tmp_path):
     """The real command in a process of its own: it stores what /webhook journaled, runs what the
-    web process enqueued, and on SIGTERM finishes and exits 0."""
+    web process enqueued, and on SIGTERM finishes and exits 0. (--no-periodic: a scheduled check
+    enqueued at a five-minute mark would ask an unreachable Meta and keep the queue busy.)"""
     jobs_url = f"sqlite:///{tmp_path}/jobs.db"
     web = create_app({**app_config, "WEBHOOK_PROCESSING": "journal", "JOBS_URL": jobs_url, "JOBS_IMMEDIATE": False})
-    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "portal:create_app", "work", "--threads", "1"],
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "portal:create_app", "work", "--threads", "1", "--no-periodic"],
                               cwd=ROOT, env=_worker_env(app_config, jobs_url), stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     try:

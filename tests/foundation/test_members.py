@@ -4,7 +4,7 @@ import re
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import AuditEvent, Membership
+from portal.models import AuditEvent, Invitation, Membership
 
 
 def _post(client, auth, url, **data):
@@ -62,16 +62,60 @@ def test_agent_cannot_manage_members(client, auth, make_product, make_user):
     assert "Invite someone" not in page and "Remove…" not in page
 
 
-def test_last_owner_cannot_be_removed_or_demoted(client, auth, make_product):
-    product = make_product()
-    owner_membership = db.session.execute(select(Membership).where(Membership.product_id == product.id)).scalar_one()
-    auth.as_member(product, "admin")
+def test_last_owner_cannot_be_removed_or_demoted(client, auth, make_product, make_user):
+    owner = make_user()
+    product = make_product(owner=owner)
+    owner_membership = _membership(product, owner)
+    auth.login(owner)
     _post(client, auth, f"/p/{product.id}/members/{owner_membership.id}/role", role="agent")
     page = client.get(f"/p/{product.id}/members").get_data(as_text=True)
     assert "last owner cannot be demoted" in page
     _post(client, auth, f"/p/{product.id}/members/{owner_membership.id}/remove")
     db.session.refresh(owner_membership)
     assert owner_membership.role == "owner"
+
+
+def test_an_admin_cannot_raise_itself_or_touch_an_owner(client, auth, make_product, make_user):
+    """Issue 19, item 2: an admin could make itself owner and then remove the owner; since issue 17
+    members join by invitation, so an admin cannot invite an owner either."""
+    owner = make_user()
+    product = make_product(owner=owner)
+    owner_membership = _membership(product, owner)
+    admin = auth.as_member(product, "admin")
+    own = _membership(product, admin)
+    _post(client, auth, f"/p/{product.id}/members/{own.id}/role", role="owner")
+    assert "Only an owner can make someone owner" in client.get(f"/p/{product.id}/members").get_data(as_text=True)
+    _post(client, auth, f"/p/{product.id}/members/{owner_membership.id}/role", role="agent")
+    _post(client, auth, f"/p/{product.id}/members/{owner_membership.id}/remove")
+    assert "Only an owner can change or remove an owner" in client.get(f"/p/{product.id}/members").get_data(as_text=True)
+    newcomer = make_user()
+    response = _post(client, auth, f"/p/{product.id}/members", email=newcomer.email, role="owner")
+    assert response.status_code == 400
+    assert "Only an owner can make someone owner" in response.get_data(as_text=True)
+    assert db.session.execute(select(Invitation).where(Invitation.product_id == product.id)).first() is None
+    db.session.expire_all()
+    assert own.role == "admin" and owner_membership.role == "owner"
+    assert _membership(product, owner) is not None and _membership(product, newcomer) is None
+    # What an admin may do still works: an invitation up to admin.
+    assert _post(client, auth, f"/p/{product.id}/members", email=newcomer.email, role="admin").status_code == 201
+    invitation = db.session.execute(select(Invitation).where(Invitation.product_id == product.id)).scalar_one()
+    assert invitation.role == "admin"
+
+
+def test_an_owner_manages_owners(client, auth, make_product, make_user):
+    owner = make_user()
+    product = make_product(owner=owner)
+    other = make_user()
+    auth.login(owner)
+    assert _post(client, auth, f"/p/{product.id}/members", email=other.email, role="owner").status_code == 201
+    db.session.add(Membership(product_id=product.id, user_id=other.id, role="owner"))  # as if the link was used
+    db.session.commit()
+    second = _membership(product, other)
+    _post(client, auth, f"/p/{product.id}/members/{second.id}/role", role="admin")
+    db.session.refresh(second)
+    assert second.role == "admin"
+    _post(client, auth, f"/p/{product.id}/members/{second.id}/remove")
+    assert _membership(product, other) is None
 
 
 def test_adding_never_reveals_whether_an_email_has_an_account(client, auth, make_product, make_user):

@@ -11,8 +11,8 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from portal import create_app
+from portal.database import include_in_migrations
 from portal.extensions import db
-from portal.inbox import search
 from tests.conftest import _test_config
 
 
@@ -40,9 +40,8 @@ def test_upgrade_from_empty_matches_models_and_keeps_data(empty_database_url):
         tables = set(inspect(db.engine).get_table_names())
         assert set(db.metadata.tables) <= tables
         with db.engine.connect() as conn:
-            # The message search index is the database's own (FTS5 tables, a GIN expression index), not a model.
-            opts = {"compare_type": True, "include_name": lambda name, kind, parent: not search.is_search_object(name or "")}
-            diffs = compare_metadata(MigrationContext.configure(conn, opts=opts), db.metadata)
+            diffs = compare_metadata(MigrationContext.configure(conn, opts={
+                "compare_type": True, "include_name": include_in_migrations}), db.metadata)
         assert diffs == [], f"models and migrations disagree: {diffs}"
 
         # Upgrading an existing database again keeps what it holds.
@@ -80,11 +79,81 @@ def test_reaction_order_migration_keeps_stored_messages(empty_database_url):
                 "INSERT INTO messages (id, product_id, phone_number_id, wamid, direction, type, text, reaction_emoji, forwarded, created_at) "
                 "VALUES (:id, :product, '106540352242922', 'wamid.kept', 'in', 'text', 'hello', :emoji, false, CURRENT_TIMESTAMP)"),
                 {"id": new_id(), "product": product, "emoji": "\U0001F44D"})
-        upgrade()
+        upgrade(revision="0003")
         with db.engine.connect() as conn:
             rows = conn.execute(text("SELECT wamid, text, reaction_emoji, reaction_at FROM messages")).all()
         assert [tuple(row) for row in rows] == [("wamid.kept", "hello", "\U0001F44D", None)]
         assert "ix_messages_reaction_target" in {ix["name"] for ix in inspect(db.engine).get_indexes("messages")}
+        db.engine.dispose()
+
+
+def test_session_version_migration_keeps_users(empty_database_url):
+    """0019_session_version adds users.session_version to a database that already holds users: they
+    stay, at version 0 (their old sessions, which carry no version, end once)."""
+    app = create_app(_test_config(empty_database_url))
+    with app.app_context():
+        upgrade(revision="0003")
+        with db.engine.begin() as conn:
+            user_id = uuid.uuid4().hex if conn.dialect.name == "sqlite" else str(uuid.uuid4())
+            conn.execute(text("INSERT INTO users (id, email, password_hash, created_at) "
+                              "VALUES (:id, 'kept@example.com', 'x', CURRENT_TIMESTAMP)"), {"id": user_id})
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT email, session_version FROM users")).all()
+        assert [tuple(row) for row in rows] == [("kept@example.com", 0)]
+
+
+def test_media_migration_keeps_stored_messages_and_leaves_their_media_to_the_sweep(empty_database_url):
+    """0015_media adds the kept-media columns to a database that already holds media messages:
+    they stay, with no download state (so the media sweep fetches what Meta still keeps)."""
+    app = create_app(_test_config(empty_database_url))
+    with app.app_context():
+        upgrade(revision="0004")
+        with db.engine.begin() as conn:
+            new_id = (lambda: uuid.uuid4().hex) if conn.dialect.name == "sqlite" else (lambda: str(uuid.uuid4()))
+            product = new_id()
+            conn.execute(text("INSERT INTO products (id, name, created_at) VALUES (:id, 'Kept', CURRENT_TIMESTAMP)"), {"id": product})
+            conn.execute(text(
+                "INSERT INTO messages (id, product_id, phone_number_id, wamid, direction, type, media_id, media_mime_type, "
+                "forwarded, created_at) VALUES (:id, :product, '106540352242922', 'wamid.photo', 'in', 'image', '7100', "
+                "'image/jpeg', false, CURRENT_TIMESTAMP)"), {"id": new_id(), "product": product})
+        upgrade(revision="0015_media")
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT wamid, media_id, media_state, media_attempts, media_voice FROM messages")).all()
+        assert [tuple(row) for row in rows] == [("wamid.photo", "7100", None, 0, False)]
+        assert "ix_messages_media_unfetched" in {ix["name"] for ix in inspect(db.engine).get_indexes("messages")}
+        db.engine.dispose()
+
+
+def test_message_kinds_migration_keeps_contacts_and_messages(empty_database_url):
+    """0014_message_kinds makes a contact's phone number optional (a BSUID may stand in for it) and
+    adds columns to messages and accounts: rows stored before keep their values, new columns start
+    empty, and a contact with only a BSUID can then be stored."""
+    app = create_app(_test_config(empty_database_url))
+    with app.app_context():
+        upgrade(revision="0003")
+        with db.engine.begin() as conn:
+            new_id = (lambda: uuid.uuid4().hex) if conn.dialect.name == "sqlite" else (lambda: str(uuid.uuid4()))
+            product, contact = new_id(), new_id()
+            conn.execute(text("INSERT INTO products (id, name, created_at) VALUES (:id, 'Kept', CURRENT_TIMESTAMP)"), {"id": product})
+            conn.execute(text("INSERT INTO contacts (id, product_id, wa_id, profile_name, created_at, updated_at) "
+                              "VALUES (:id, :product, '16315551181', 'Kerry', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                         {"id": contact, "product": product})
+            conn.execute(text(
+                "INSERT INTO messages (id, product_id, phone_number_id, wamid, direction, type, text, forwarded, created_at) "
+                "VALUES (:id, :product, '106540352242922', 'wamid.kept', 'in', 'text', 'hello', false, CURRENT_TIMESTAMP)"),
+                {"id": new_id(), "product": product})
+        upgrade()
+        with db.engine.begin() as conn:
+            assert [tuple(r) for r in conn.execute(text("SELECT wa_id, user_id, profile_name FROM contacts"))] == [
+                ("16315551181", None, "Kerry")]
+            assert [tuple(r) for r in conn.execute(text("SELECT wamid, text, origin, edited_at, revoked_at FROM messages"))] == [
+                ("wamid.kept", "hello", None, None, None)]
+            conn.execute(text("INSERT INTO contacts (id, product_id, user_id, created_at, updated_at) "
+                              "VALUES (:id, :product, 'US.13491208655302741918', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                         {"id": new_id(), "product": product})
+        indexes = {ix["name"] for ix in inspect(db.engine).get_indexes("messages")}
+        assert "ix_messages_target" in indexes and "ix_messages_reaction_target" not in indexes
         db.engine.dispose()
 
 

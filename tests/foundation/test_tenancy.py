@@ -75,3 +75,17 @@ def test_get_or_404_hides_other_products(app, make_product):
 def test_get_or_404_refuses_to_run_without_scope(app, make_product):
     with pytest.raises(TenantScopeError):
         get_or_404(Membership, make_product().id)
+
+
+def test_the_product_switcher_lists_every_product_of_the_user_on_a_product_page(client, auth, make_product):
+    """The switcher's query runs while one product is in scope: it still lists all of the user's
+    products (and only theirs)."""
+    cardio, flex, other = make_product("Cardio Plus"), make_product("Flex 60"), make_product("Not Mine")
+    user = auth.as_member(cardio, role="agent")
+    db.session.add(Membership(product_id=flex.id, user_id=user.id, role="owner"))
+    db.session.commit()
+    page = client.get(f"/p/{cardio.id}/", follow_redirects=True).get_data(as_text=True)  # the product's inbox
+    switcher = page[page.index('class="switcher"'):page.index("</details>", page.index('class="switcher"'))]
+    assert "Cardio Plus" in switcher and "Flex 60" in switcher
+    assert "Not Mine" not in switcher
+    assert f"/p/{other.id}/" not in page

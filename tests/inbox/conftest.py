@@ -33,8 +33,11 @@ class Inbox:
         return account
 
     def conversation(self, account: WhatsAppAccount, wa_id: str | None = None, name: str | None = "Ana",
-                     last_inbound_at="now") -> Conversation:
-        contact = Contact(product_id=account.product_id, wa_id=wa_id or f"5917{next(_serial):07d}", profile_name=name)
+                     last_inbound_at="now", user_id: str | None = None) -> Conversation:
+        """A conversation with a new contact: by phone number (`wa_id`, made up when not given), or
+        by business-scoped user id only (`user_id`, no phone number)."""
+        contact = Contact(product_id=account.product_id, profile_name=name, user_id=user_id,
+                          wa_id=None if user_id and not wa_id else wa_id or f"5917{next(_serial):07d}")
         db.session.add(contact)
         db.session.flush()
         conversation = Conversation(

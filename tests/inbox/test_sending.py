@@ -73,7 +73,8 @@ def test_message_is_committed_as_pending_before_meta_is_called(app, client, auth
     def meta(request):
         # Another connection (another web process) already sees the reply, pending.
         with db.engine.connect() as conn:
-            seen.extend(conn.execute(text("SELECT status, wamid FROM messages WHERE direction = 'out'")).all())
+            seen.extend(conn.execution_options(all_products=True)  # (a raw look at every product's rows)
+                        .execute(text("SELECT status, wamid FROM messages WHERE direction = 'out'")).all())
         return 200, {}, json.dumps({"messages": [{"id": "wamid.X"}]})
 
     responses.add_callback(responses.POST, f"{GRAPH}/{tenant.account.phone_number_id}/messages", callback=meta)

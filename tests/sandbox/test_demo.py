@@ -7,12 +7,12 @@ from portal import demo
 
 
 def test_demo_sandbox_keeps_state_beside_the_database_and_posts_to_the_portal(tmp_path, monkeypatch):
-    for key in ("PORTAL_WEBHOOK_URL", "SANDBOX_STATE_FILE", "META_APP_ID", "META_APP_SECRET"):
+    for key in ("PORTAL_WEBHOOK_URL", "SANDBOX_STATE_FILE", "META_APP_ID", "META_APP_SECRET", "PORTAL_PORT"):
         monkeypatch.delenv(key, raising=False)
     sandbox = demo.build_sandbox(str(tmp_path))
     try:
         assert sandbox.config["SANDBOX_STATE_FILE"] == str(tmp_path / "sandbox-state.json")
-        assert sandbox.config["PORTAL_WEBHOOK_URL"] == f"http://127.0.0.1:{demo.PORTAL_PORT}/webhook"
+        assert sandbox.config["PORTAL_WEBHOOK_URL"] == "http://127.0.0.1:5000/webhook"
         assert sandbox.config["META_APP_ID"] == "1000000000000001"
     finally:
         sandbox.extensions["sandbox"].dispatcher.stop()

@@ -50,7 +50,7 @@ def test_phone_send_without_subscription_says_so(sbx, recorder):
     ({"kind": "text", "text": "   "}, "Type a message first"),
     ({"kind": "reaction", "emoji": "👍"}, "no message to react to"),
     ({"kind": "location", "latitude": "north", "longitude": "1"}, "must be numbers"),
-    ({"kind": "video"}, "Unknown message kind"),
+    ({"kind": "hologram"}, "Unknown message kind"),
     ({"kind": "text", "text": "hi", "number": "123"}, "No sandbox number"),
     ({"kind": "text", "text": "hi", "customer": "abc"}, "WhatsApp id"),
 ])

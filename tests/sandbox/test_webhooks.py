@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 
 import pytest
@@ -40,12 +41,15 @@ def test_customer_text_is_signed_and_shaped_like_meta(box, recorder, subscribed)
     assert payload["entry"][0]["id"] == CARDIO_WABA
     change = _only_change(payload)
     assert change["field"] == "messages"
+    bsuid = box.world.customer(CARDIO_PHONE, ANA).user_id
+    assert re.fullmatch(r"US\.\d{20}", bsuid)
+    # Today's shape (Meta's business-scoped user ids page): user_id beside wa_id, from_user_id beside from.
     assert change["value"] == {
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550101001", "phone_number_id": CARDIO_PHONE},
-        "contacts": [{"profile": {"name": "Ana Rojas"}, "wa_id": ANA}],
-        "messages": [{"from": ANA, "id": message["id"], "timestamp": message["timestamp"], "type": "text",
-                      "text": {"body": "Is my appointment on Monday?"}}],
+        "contacts": [{"profile": {"name": "Ana Rojas"}, "wa_id": ANA, "user_id": bsuid}],
+        "messages": [{"from": ANA, "from_user_id": bsuid, "id": message["id"], "timestamp": message["timestamp"],
+                      "type": "text", "text": {"body": "Is my appointment on Monday?"}}],
     }
     assert message["id"].startswith("wamid.") and message["timestamp"].isdigit()
 

@@ -36,6 +36,19 @@ def test_state_file_keeps_tokens_subscriptions_and_windows_across_a_restart(tmp_
     assert again.phones[CARDIO_PHONE].quality == "YELLOW"
 
 
+def test_state_file_keeps_templates_and_their_reviews(tmp_path):
+    path = tmp_path / "sandbox-state.json"
+    world = World("1", state_file=str(path))
+    template = world.add_template(FLEX_WABA, "class_reminder", "en_US", "UTILITY",
+                                  [{"type": "BODY", "text": "See you at class"}], status="PENDING")
+    world.set_template_status(FLEX_WABA, template.id, "REJECTED", "SCAM")
+
+    again = World("1", state_file=str(path))
+    [kept] = again.find_templates(FLEX_WABA, "class_reminder")
+    assert (kept.id, kept.status, kept.rejected_reason) == (template.id, "REJECTED", "SCAM")
+    assert [t.name for t in again.find_templates(FLEX_WABA)] == ["hello_world", "class_reminder"]
+
+
 def test_damaged_state_file_starts_from_the_seed(tmp_path):
     path = tmp_path / "sandbox-state.json"
     path.write_text("{not json")

@@ -37,3 +37,21 @@ def test_garbage_never_gets_a_server_error(client, auth, make_product, rule, met
             response = client.open(url, method=method, data={**GARBAGE, "csrf_token": token}, headers=headers)
         # 502 is the honest answer where the view needs Meta, which is unreachable in tests.
         assert response.status_code < 500 or response.status_code == 502, (url, method, response.status_code)
+
+
+# Cursors that match the cursor's shape but lie past any date (issue 19: a 500 from OverflowError).
+OUT_OF_RANGE = {**GARBAGE, "after": "9" * 18, "before": "9" * 18}
+
+
+@pytest.mark.parametrize("rule", sorted({rule for rule, method in ALL_ROUTES if method == "GET"}))
+def test_out_of_range_cursors_are_a_client_error(client, auth, make_product, rule):
+    product = make_product("Cardio Plus")
+    owner = db.session.query(Membership).filter_by(product_id=product.id).one()
+    objects = _objects_of(product, owner)
+    auth.login(owner.user)
+    url = rule.replace("<uuid:product_id>", str(product.id))
+    for name, value in objects.items():
+        url = url.replace(f"<uuid:{name}>", str(value))
+    for headers in ({}, {"HX-Request": "true"}):
+        response = client.get(url, query_string=OUT_OF_RANGE, headers=headers)
+        assert response.status_code < 500 or response.status_code == 502, (url, response.status_code)

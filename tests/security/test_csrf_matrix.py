@@ -8,8 +8,9 @@ from portal.extensions import db
 from portal.models import AuditEvent, Membership
 from tests.conftest import _test_config
 
-# Called by Meta, authenticated by its signatures instead of a session.
-MACHINE_ROUTES = {"/webhook", "/meta/deauthorize", "/meta/data-deletion"}
+# Called by Meta, authenticated by its signatures instead of a session; and the product API,
+# authenticated by its Bearer keys (a browser's cookies are no key there).
+MACHINE_ROUTES = {"/webhook", "/meta/deauthorize", "/meta/data-deletion", "/api/v1/messages"}
 
 
 def _state_changing_routes():

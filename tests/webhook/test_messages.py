@@ -44,11 +44,11 @@ def test_text_message_is_stored_with_contact_and_conversation(client, two_produc
         (lambda: p.video_message("wamid.M"), {"type": "video", "media_id": "1003383421387258"}),
         (lambda: p.sticker_message("wamid.M"), {"type": "sticker", "media_mime_type": "image/webp"}),
         (lambda: p.location_message("wamid.M"), {"type": "location", "latitude": 37.483307, "longitude": -122.148981, "location_name": "Philz Coffee", "location_address": "1 Hacker Way, Menlo Park, CA 94025"}),
-        (lambda: p.contacts_message("wamid.M"), {"type": "contacts", "text": "Barbara J. Johnson"}),
+        (lambda: p.contacts_message("wamid.M"), {"type": "contacts", "text": "Barbara J. Johnson (+1 (940) 555-1234)"}),
         (lambda: p.button_reply_message("wamid.M"), {"type": "interactive", "reply_id": "change-button", "reply_title": "Change", "context_wamid": "wamid.out.1"}),
         (lambda: p.list_reply_message("wamid.M"), {"type": "interactive", "reply_id": "priority_express", "reply_title": "Express Shipping"}),
         (lambda: p.quick_reply_button_message("wamid.M"), {"type": "button", "reply_id": "No-Button-Payload", "reply_title": "No", "context_wamid": "wamid.out.template"}),
-        (lambda: p.unsupported_message("wamid.M"), {"type": "unsupported", "text": None}),
+        (lambda: p.unsupported_message("wamid.M"), {"type": "unsupported", "text": "Message type unknown: Message type is currently not supported."}),
         (lambda: p.inbound("wamid.M", "hologram", {"id": "h1", "depth": 3}), {"type": "hologram"}),
     ],
 )
@@ -65,7 +65,7 @@ def test_unknown_type_previews_as_unsupported(client, two_products):
     cardio, _ = two_products
     p.post_signed(client, p.envelope(p.messages_change(NUMBER_A, [p.inbound("wamid.X", "hologram", {"id": "h"})])))
     conversation = db.session.execute(select(Conversation).where(Conversation.product_id == cardio.id)).scalar_one()
-    assert conversation.last_message_preview == "Unsupported message"
+    assert conversation.last_message_preview == "Unsupported message (hologram)"
 
 
 def test_forwarded_flag_and_reply_context(client, two_products):

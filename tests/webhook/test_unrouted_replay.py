@@ -27,9 +27,10 @@ def early_body():
 
 
 def test_unknown_number_is_kept_once_and_answered_200(client, two_products):
-    answer = p.post_signed(client, early_body())
+    body = early_body()
+    answer = p.post_signed(client, body)
     assert answer.status_code == 200 and answer.json["unrouted"] == 2
-    p.post_signed(client, early_body())  # redelivered
+    p.post_signed(client, body)  # redelivered: the same bytes
     kept = kept_changes()
     assert len(kept) == 2
     assert {k.phone_number_id for k in kept} == {NEW_NUMBER, None}
