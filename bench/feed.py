@@ -7,6 +7,7 @@ time of:
   - a feed poll with 10 new messages    GET /p/<id>/feed?after=<cursor>  (200)
   - the first feed render               GET /p/<id>/feed
   - a conversation page                 GET /p/<id>/conversations/<id>
+  - the inbox list, and searches         GET /p/<id>/conversations?status=all&q=...
 relative to trivial routes of the same app measured in the same run: a bare one
 (/bench/trivial) and a product page that only says "ok" (same login and tenancy
 work as every product page). Time is the full WSGI call through Flask's test
@@ -287,6 +288,17 @@ def measure(app, calls: int) -> dict[str, float]:
         "feed first render (50)": (feed, 200, HX),
         "conversation page": (f"/p/{product}/conversations/{conversation}", 200, None),
     }, calls // 2))
+    # Search (issue 17): the inbox list with ?q=, over message text (FTS5 / GIN) and contact name or number.
+    # "seeded" is in every message of every product (the worst case: the index answers all of them);
+    # "C17" is in one message; "Customer 3" is a contact name.
+    inbox = f"/p/{product}/conversations?status=all&q="
+    figures.update(medians_ms(client, {
+        **trivial,
+        "inbox list, no search": (f"/p/{product}/conversations?status=all", 200, None),
+        "search, one message": (inbox + "C17", 200, None),
+        "search, every message": (inbox + "seeded", 200, None),
+        "search, contact name": (inbox + "Customer%203", 200, None),
+    }, max(calls // 6, 10)))
     return figures
 
 

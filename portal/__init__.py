@@ -56,7 +56,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     limiter.init_app(app)
     htmx.init_app(app)
 
-    from . import cli, database, errors, health, jobs, layout, observability, security, tenancy
+    from . import cli, database, errors, health, jobs, layout, mail, observability, security, tenancy
 
     observability.init_app(app)
     database.init_app(app)
@@ -66,6 +66,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     layout.init_app(app)
+    mail.init_app(app)
     _register_blueprints(app)
     jobs.init_app(app)  # after the features, whose imports declare their jobs
 

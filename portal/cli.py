@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import column, select, table, update
 
@@ -42,6 +43,20 @@ def create_user(email, password):
     db.session.add(user)
     db.session.commit()
     click.echo(f"created user {email}")
+
+
+@users_cli.command("reset-link")
+@click.argument("email")
+def reset_link_cmd(email):
+    """Print a one-time password reset link for a user (for portals without email)."""
+    from .auth.links import reset_link
+
+    user = db.session.execute(User.by_email(email)).scalar_one_or_none()
+    if user is None:
+        raise click.ClickException(f"no user with email {User.normalize_email(email)}")
+    with current_app.test_request_context():  # url_for needs a request; the link is the path on the portal
+        link = reset_link(user, external=False)
+    click.echo(f"reset link for {user.email} (works once; open it on the portal's address): {link}")
 
 
 @products_cli.command("create")

@@ -66,6 +66,17 @@ DEFAULTS: dict[str, object] = {
     "LOG_LEVEL": "INFO",
     "LOG_FORMAT": None,  # json (production) or text (demo, test)
     "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug's scrypt defaults (n=2**15)
+    # Email (Flask-Mailman) for invitations and password resets; none is sent while MAIL_SERVER is unset.
+    "MAIL_SERVER": None,
+    "MAIL_PORT": 587,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_USE_TLS": True,
+    "MAIL_USE_SSL": False,
+    "MAIL_DEFAULT_SENDER": None,
+    "MAIL_BACKEND": None,  # smtp when MAIL_SERVER is set; "locmem" in tests, "console" prints them
+    "INVITATION_DAYS": 7,
+    "PASSWORD_RESET_MINUTES": 60,
 }
 
 # The demo's two servers on this machine (`make run`): PORTAL_PORT and SANDBOX_PORT move them,
@@ -96,8 +107,11 @@ SECRET_SETTINGS = ("SECRET_KEY", "META_APP_SECRET", "META_VERIFY_TOKEN")
 MIN_SECRET_KEY_BYTES = 32
 
 WEBHOOK_PROCESSING_MODES = ("journal", "inline")
-INT_KEYS = ("FEED_POLL_SECONDS", "WEBHOOK_MAX_BYTES", "TRUSTED_PROXY_HOPS")
-BOOL_KEYS = ("META_SEND_READ_RECEIPTS", "JOBS_IMMEDIATE", "OUTGOING_WEBHOOKS_ALLOW_PRIVATE")
+INT_KEYS = (
+    "FEED_POLL_SECONDS", "WEBHOOK_MAX_BYTES", "TRUSTED_PROXY_HOPS", "MAIL_PORT", "INVITATION_DAYS",
+    "PASSWORD_RESET_MINUTES",
+)
+BOOL_KEYS = ("META_SEND_READ_RECEIPTS", "JOBS_IMMEDIATE", "OUTGOING_WEBHOOKS_ALLOW_PRIVATE", "MAIL_USE_TLS", "MAIL_USE_SSL")
 FLOAT_KEYS = ("META_HTTP_TIMEOUT", "SESSION_LIFETIME_HOURS", "OUTGOING_WEBHOOK_TIMEOUT")
 
 
@@ -155,6 +169,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     cfg["SQLALCHEMY_DATABASE_URI"] = _database_url(cfg.get("DATABASE_URL"), instance_path)
     cfg["LOG_FORMAT"] = cfg["LOG_FORMAT"] or ("json" if env_name == "production" else "text")
     cfg["TESTING"] = env_name == "test"
+    if env_name == "demo" and not cfg.get("MAIL_SERVER") and not cfg.get("MAIL_BACKEND"):
+        cfg["MAIL_BACKEND"] = "console"  # the demo prints invitation and reset emails in its terminal
     if env_name == "test" and "PASSWORD_HASH_METHOD" not in overrides:
         cfg["PASSWORD_HASH_METHOD"] = "scrypt:1024:8:1"  # still scrypt, cheap enough for thousands of test logins
     if env_name == "test" and "WEBHOOK_PROCESSING" not in overrides and not os.environ.get("WEBHOOK_PROCESSING"):

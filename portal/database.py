@@ -37,6 +37,11 @@ def render_migration_item(type_, obj, autogen_context):
 
 def include_in_migrations(name, type_, parent_names) -> bool:
     """Autogenerate's filter: the job engine's queue tables (huey_*, migration 0004) belong to Huey's
-    storage, not to the models, and are never dropped or diffed."""
+    storage, not to the models, and are never dropped or diffed; nor is the message search index
+    (FTS5 tables, a GIN expression index: the database's own, migration 0017)."""
+    from .inbox.search import is_search_object  # here: the search module imports the models
+
+    if name and is_search_object(name):
+        return False
     return not (type_ == "table" and name and name.startswith("huey_"))
 

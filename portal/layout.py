@@ -26,8 +26,8 @@ def add_panel(app, template: str, order: int = 50) -> None:
 
 
 def init_app(app):
-    add_nav(app, "product.dashboard", "Dashboard", 0)
-    add_nav(app, "product.members", "Members", 80)
+    add_nav(app, "product.dashboard", "Channels", 20)  # numbers, Meta connection, health, activity
+    add_nav(app, "product.members", "Team", 80)
     add_nav(app, "product.audit_log", "Audit log", 90)
 
     @app.get("/favicon.ico")

@@ -12,3 +12,15 @@ document.addEventListener("htmx:responseError", function (event) {
     target.insertAdjacentElement("beforebegin", box);
   }
 });
+
+// Copy buttons ([data-copy] names the field): shown only where the clipboard can be used.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    var field = document.querySelector(button.getAttribute("data-copy"));
+    if (!field || !navigator.clipboard) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(field.value).then(function () { button.textContent = "Copied"; });
+    });
+  });
+});

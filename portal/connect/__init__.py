@@ -14,6 +14,7 @@ def init_app(app):
     from . import health  # noqa: F401  (declares the scheduled checks)
     from ..layout import add_panel
     from ..meta import oauth
+    from .overlap import shared_links
     from .status import connection_status, expiry_text
 
     oauth.init_app(app)
@@ -21,4 +22,5 @@ def init_app(app):
     app.register_blueprint(callback_bp)
     add_panel(app, "connect/_status.html", order=10)
     app.add_template_global(connection_status, "meta_connection_status")
+    app.add_template_global(shared_links, "meta_shared_links")
     app.add_template_filter(expiry_text, "token_expiry")

@@ -13,7 +13,7 @@ from ..models import MANAGER_ROLES, WhatsAppAccount
 from ..meta.oauth import authorization_url
 from ..pages import htmx_response, is_fragment_request, render_page_or_fragment
 from ..tenancy import current_product, enter_product_as_member, get_or_404, require_role
-from . import bp, callback_bp
+from . import bp, callback_bp, overlap
 from .attempts import StateError, consume_attempt, start_attempt
 from .linking import ConnectError, MissingWhatsAppAccess, NoPhoneNumbers, NumberTaken, link_product
 from .status import check_account, disconnect_account
@@ -113,6 +113,9 @@ def _link(code: str, embedded_signup: bool):
         for n in linked.numbers
     )
     flash(f"{'Reconnected' if linked.reconnected else 'Linked'} to Meta: {described}.", "success")
+    shared = overlap.shared_links()
+    if shared:
+        flash(overlap.warning_text(shared), "warning")
     return redirect(url_for("product.dashboard"))
 
 

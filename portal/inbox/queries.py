@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import has_request_context, request
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import NEEDS_RECONNECT, TARGETING_TYPES, Contact, Conversation, Message, WhatsAppAccount
+from ..models import NEEDS_RECONNECT, OUTBOUND, TARGETING_TYPES, Contact, Conversation, Message, WhatsAppAccount
 from .cursor import Cursor
 
 FEED_PAGE = 50
@@ -87,14 +87,71 @@ def quoted_messages(messages) -> dict[str, Message]:
     return {m.wamid: m for m in rows}
 
 
-def conversations(page: int = CONVERSATIONS_PAGE) -> list[Conversation]:
-    """The product's conversations, most recent first, with their contacts."""
+def conversations(page: int = CONVERSATIONS_PAGE, filters=None, user_id=None) -> list[Conversation]:
+    """The product's conversations, most recent first, with their contacts, as `filters` ask."""
     stmt = (
         select(Conversation).options(joinedload(Conversation.contact))  # one query, not one per row
         .order_by(Conversation.last_message_at.desc().nulls_last(), Conversation.id.desc())
         .limit(page)
     )
+    if filters is not None:
+        stmt = _filtered(stmt, filters, user_id)
     return list(db.session.execute(stmt).unique().scalars().all())
+
+
+def _filtered(stmt, filters, user_id):
+    from . import search
+
+    if filters.status != "all":
+        stmt = stmt.where(Conversation.status == filters.status)
+    if filters.view == "mine":
+        stmt = stmt.where(Conversation.assignee_user_id == user_id)
+    elif filters.view == "unassigned":
+        stmt = stmt.where(Conversation.assignee_user_id.is_(None))
+    if filters.number:
+        stmt = stmt.where(Conversation.phone_number_id == filters.number)
+    if filters.q:
+        clause = search.conversation_filter(filters.q, db.session.get_bind().dialect.name)
+        stmt = stmt.where(clause) if clause is not None else stmt.where(False)
+    return stmt
+
+
+def unread_conversations() -> int:
+    """How many of the product's conversations have messages nobody opened yet."""
+    return db.session.execute(
+        select(func.count()).select_from(Conversation).where(Conversation.unread_count > 0)
+    ).scalar_one()
+
+
+def unread_by_product(product_ids) -> dict:
+    """product id -> conversations with unread messages, for the products a user belongs to (one query)."""
+    if not product_ids:
+        return {}
+    rows = db.session.execute(
+        select(Conversation.product_id, func.count())
+        .where(Conversation.product_id.in_(list(product_ids)), Conversation.unread_count > 0)
+        .group_by(Conversation.product_id)
+        .execution_options(all_products=True)  # the caller passes only the user's own products
+    ).all()
+    return dict(rows)
+
+
+def failed_conversation_ids(conversation_ids) -> set:
+    """Of these conversations, those whose latest reply was not delivered (one query)."""
+    ids = list(conversation_ids)
+    if not ids:
+        return set()
+    latest = (
+        select(Message.conversation_id, func.max(Message.created_at).label("at"))
+        .where(Message.conversation_id.in_(ids), Message.direction == OUTBOUND)
+        .group_by(Message.conversation_id).subquery()
+    )
+    rows = db.session.execute(
+        select(Message.conversation_id)
+        .join(latest, (Message.conversation_id == latest.c.conversation_id) & (Message.created_at == latest.c.at))
+        .where(Message.status == "failed")
+    ).scalars().all()
+    return set(rows)
 
 
 def accounts() -> list[WhatsAppAccount]:

@@ -20,6 +20,8 @@ from ..pages import htmx_response, is_fragment_request, render_page_or_fragment
 from ..tenancy import get_or_404
 from . import bp, queries, reading, sending
 from .cursor import Cursor, CursorError
+from .filters import Filters
+from .panel import panel_context
 from .rendering import is_newer_status
 
 MAX_TICKS_PER_POLL = 100
@@ -57,23 +59,25 @@ def _feed_context(window, number: str | None) -> dict:
 
 @bp.route("/conversations")
 def conversations():
-    """The product's conversations; the list polls itself and gets 204 while nothing changed."""
-    rows = queries.conversations()
-    version = _list_version(rows)
-    if is_fragment_request() and request.args.get("v") == version:
+    """The inbox: the conversation list (filters in the query string), no conversation open.
+
+    The list polls itself and gets 204 while nothing it shows changed."""
+    filters = Filters.from_args(request.args)
+    selected = _selected_arg()
+    context = _list_context(filters, selected)
+    if is_fragment_request() and request.args.get("v") == context["version"]:
         return htmx_response("", 204)
-    accounts = queries.accounts()
-    return render_page_or_fragment("inbox/conversations.html", "inbox/_conversation_list.html",
-                                   conversations=rows, version=version, numbers=queries.number_labels(accounts))
+    return render_page_or_fragment("inbox/conversations.html", "inbox/_conversation_list.html", **context)
 
 
 @bp.route("/conversations/<uuid:conversation_id>")
 def conversation(conversation_id):
-    """A conversation's latest messages; opening it marks the customer's messages read."""
+    """A conversation's latest messages beside the list and the contact panel; opening it marks
+    the customer's messages read."""
     conv = get_or_404(Conversation, conversation_id)
     reading.mark_read(conv)
     window = queries.latest(conversation_id=conv.id, page=queries.THREAD_PAGE)
-    return render_template("inbox/conversation.html", **_thread_context(conv, window))
+    return render_template("inbox/conversation.html", **_page_context(conv, window))
 
 
 @bp.route("/conversations/<uuid:conversation_id>/updates")
@@ -179,12 +183,42 @@ def _cursor_arg(name: str) -> Cursor:
         abort(400, str(error))
 
 
-def _list_version(rows) -> str:
-    """Changes whenever a row the list shows changes (new message, unread count)."""
-    digest = hashlib.sha256()
+def _list_version(rows, failed, unread_total) -> str:
+    """Changes whenever something the list shows changes (message, unread, status, assignee, failure)."""
+    digest = hashlib.sha256(f"{unread_total};".encode())
     for c in rows:
-        digest.update(f"{c.id}|{c.last_message_at}|{c.unread_count}|{c.last_message_preview};".encode())
+        digest.update(f"{c.id}|{c.last_message_at}|{c.unread_count}|{c.last_message_preview}|{c.status}|"
+                      f"{c.assignee_user_id}|{c.id in failed};".encode())
     return digest.hexdigest()[:16]
+
+
+def _selected_arg() -> uuid.UUID | None:
+    raw = request.args.get("selected")
+    if not raw:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        abort(400, "The open conversation in the address is not valid.")
+
+
+def _list_context(filters: Filters, selected: uuid.UUID | None) -> dict:
+    """What the conversation list needs (it is the left pane of every inbox page)."""
+    rows = queries.conversations(filters=filters, user_id=current_user.id)
+    failed = queries.failed_conversation_ids(c.id for c in rows)
+    unread_total = queries.unread_conversations()
+    accounts = queries.accounts()
+    return {"conversations": rows, "filters": filters, "selected": selected, "failed": failed,
+            "unread_total": unread_total, "version": _list_version(rows, failed, unread_total),
+            "accounts": accounts, "numbers": queries.number_labels(accounts)}
+
+
+def _page_context(conv: Conversation, window) -> dict:
+    """The whole three-pane page with `conv` open."""
+    context = _list_context(Filters.from_args(request.args), conv.id)
+    context.update(_thread_context(conv, window))
+    context.update(panel_context(conv))
+    return context
 
 
 def _blocked(conv: Conversation) -> str | None:
@@ -239,7 +273,7 @@ def _refused(conv: Conversation, refused: sending.SendRefused, reply_to, body: s
     error = refused.words if refused.kind == "invalid" else None
     body = body if blocked is None else ""
     if not is_fragment_request():  # a plain form post: the whole page, with the reply box saying why
-        context = _thread_context(conv, queries.latest(conversation_id=conv.id, page=queries.THREAD_PAGE))
+        context = _page_context(conv, queries.latest(conversation_id=conv.id, page=queries.THREAD_PAGE))
         context.update(blocked=blocked or context["blocked"], error=error, reply_to=reply_to, body=body)
         return render_template("inbox/conversation.html", **context), status
     html = render_template("inbox/_reply_box.html", conversation=conv, blocked=blocked, error=error,

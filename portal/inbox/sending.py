@@ -64,7 +64,9 @@ class Outcome:
 
 
 def validate_body(raw: str | None) -> str:
-    body = (raw or "").strip()
+    # Browsers send a textarea's line breaks as CRLF (always in multipart forms, which the reply box
+    # is since it takes files); the customer sees plain newlines, and the length counts them once.
+    body = (raw or "").replace("\r\n", "\n").strip()
     if not body:
         raise SendRefused("Write a message before sending.", "invalid")
     if len(body) > MAX_BODY:

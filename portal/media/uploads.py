@@ -61,7 +61,7 @@ def validate(upload, caption: str | None, voice: bool = False) -> Attachment:
         max_bytes = kinds.STATIC_STICKER_BYTES
     if len(data) > max_bytes:
         raise UploadRefused(f"This file is {kinds.human_size(len(data))}, too large: {limit.words}.")
-    caption = (caption or "").strip() or None
+    caption = (caption or "").replace("\r\n", "\n").strip() or None  # CRLF from the multipart form (see sending)
     if caption and kind not in CAPTIONED:
         raise UploadRefused(f"WhatsApp sends {labels.NAMES[kind].lower()} without a caption: "
                             "send the text as a message of its own.")

@@ -12,6 +12,8 @@ from ..extensions import db
 from .base import TenantScoped, utcnow, uuid_pk
 
 INBOUND = "in"
+# Where a conversation stands for the team (a new customer message makes it open again).
+CONVERSATION_STATUSES = ("open", "pending", "resolved")
 OUTBOUND = "out"
 # Delivery status only moves forward along this order; "failed" is terminal.
 STATUS_RANK = {"pending": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 5}
@@ -70,6 +72,7 @@ class Conversation(TenantScoped, db.Model):
     __table_args__ = (
         UniqueConstraint("product_id", "phone_number_id", "contact_id", name="uq_conversation_number_contact"),
         Index("ix_conversations_product_last", "product_id", "last_message_at"),
+        Index("ix_conversations_product_status_last", "product_id", "status", "last_message_at"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -80,6 +83,11 @@ class Conversation(TenantScoped, db.Model):
     last_message_preview: Mapped[str | None] = mapped_column(String(200))
     unread_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open", nullable=False)
+    # No foreign key on purpose: adding one to an existing table means rebuilding it on SQLite, which
+    # (with foreign keys enforced) would cascade to every message. Users are never deleted; a departed
+    # member's id shows as "former member".
+    assignee_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
 
     contact: Mapped[Contact] = relationship()
 

@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import Email, Length, Optional
 
 from ..models import ROLES
 
@@ -8,7 +8,9 @@ ROLE_CHOICES = [(r, r.capitalize()) for r in ROLES]
 
 
 class AddMemberForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=320)])
+    """An invitation: the role, and optionally the email it is for (then only that address can use it)."""
+
+    email = EmailField("Email (optional)", validators=[Optional(), Email(check_deliverability=False), Length(max=320)])
     role = SelectField("Role", choices=ROLE_CHOICES, default="agent")
 
 

@@ -41,6 +41,13 @@ def _check_actor(actor: Membership | None, role: str | None = None, target: Memb
         raise MemberError("Only an owner can change or remove an owner.")
 
 
+def check_grant(actor: Membership | None, role: str) -> None:
+    """Refuse a role above the actor's own (invitations use the same rule as adding a member)."""
+    if role not in ROLES:
+        raise MemberError(f"Role must be one of: {', '.join(ROLES)}.")
+    _check_actor(actor, role=role)
+
+
 def add_member(product_id, email: str, role: str, actor: Membership | None = None) -> Membership:
     if role not in ROLES:
         raise MemberError(f"Role must be one of: {', '.join(ROLES)}.")

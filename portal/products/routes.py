@@ -1,16 +1,18 @@
 """Product list, dashboard, members and audit log."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from .. import audit, mail
+from ..auth import links
 from ..extensions import db
-from ..models import MANAGER_ROLES, AuditEvent, Membership
+from ..models import MANAGER_ROLES, AuditEvent, Invitation, Membership, utcnow
 from ..tenancy import current_membership, current_product, get_or_404, require_role
 from . import bp, product_bp
 from .forms import AddMemberForm, RoleForm
-from .members import MemberError, add_member, change_role, remove_member
+from .members import MemberError, change_role, check_grant, remove_member
 
 AUDIT_PAGE_SIZE = 100
 
@@ -20,36 +22,79 @@ AUDIT_PAGE_SIZE = 100
 def index():
     """The user's products; with exactly one, go straight to it."""
     products = db.session.execute(current_user.products()).scalars().all()
-    if len(products) == 1:
-        return redirect(url_for("product.dashboard", product_id=products[0].id))
+    if len(products) == 1 and not request.args.get("all"):
+        return redirect(url_for("product.home", product_id=products[0].id))
     return render_template("products/index.html", products=products)
 
 
 @product_bp.route("/")
+def home():
+    """A product opens on its inbox: that is where a team spends the day."""
+    return redirect(url_for("inbox.conversations"))
+
+
+@product_bp.route("/channels")
 def dashboard():
+    """The channels page: the product's numbers, its Meta connection and health, its activity
+    (each feature adds a panel; the endpoint keeps its old name for their links)."""
     return render_template("products/dashboard.html", product=current_product())
 
 
 @product_bp.route("/members")
 def members():
+    return _members_page()
+
+
+def _members_page(status: int = 200, **extra):
     memberships = db.session.execute(select(Membership).join(Membership.user).order_by(Membership.created_at)).scalars().all()
+    can_manage = current_membership().can_manage
+    invitations = db.session.execute(
+        select(Invitation).where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None),
+                                 Invitation.expires_at > utcnow()).order_by(Invitation.created_at.desc())
+    ).scalars().all() if can_manage else []
     return render_template(
         "products/members.html",
         memberships=memberships,
+        invitations=invitations,
         add_form=AddMemberForm(),
-        can_manage=current_membership().can_manage,
+        can_manage=can_manage,
         role_form_for=lambda m: RoleForm(role=m.role),
-    )
+        mail_configured=mail.configured(),
+        **extra,
+    ), status
 
 
 @product_bp.route("/members", methods=["POST"])
 @require_role(*MANAGER_ROLES)
 def add_member_view():
+    """Invite someone: a link to copy (and an email where email is set up).
+
+    The answer is the same whether or not the email has an account anywhere: joining
+    always goes through the link, which its owner accepts."""
     form = AddMemberForm()
     if not form.validate_on_submit():
-        flash("Enter the email of an existing user and a role.", "error")
-        return redirect(url_for(".members"), 303)
-    return _apply(lambda: add_member(current_product().id, form.email.data, form.role.data, actor=current_membership()), "Member added.")
+        flash("Choose a role (and, if you like, the person's email).", "error")
+        return _members_page(400)
+    try:
+        check_grant(current_membership(), form.role.data)  # issue 19: nobody invites above their own role
+        _invitation, link, emailed = links.create_invitation(current_product(), form.role.data, form.email.data,
+                                                             current_user)
+    except (links.LinkError, MemberError) as error:
+        flash(str(error), "error")
+        return _members_page(400)
+    return _members_page(201, new_link=link, emailed=emailed, invited_email=form.email.data)
+
+
+@product_bp.route("/invitations/<uuid:invitation_id>/revoke", methods=["POST"])
+@require_role(*MANAGER_ROLES)
+def revoke_invitation(invitation_id):
+    invitation = get_or_404(Invitation, invitation_id)
+    if invitation.revoked_at is None and invitation.accepted_at is None:
+        invitation.revoked_at = utcnow()
+        audit.record("member.invitation_revoked", product_id=invitation.product_id, email=invitation.email or "(link)")
+        db.session.commit()
+    flash("Invitation withdrawn: its link no longer works.", "success")
+    return redirect(url_for(".members"), 303)
 
 
 @product_bp.route("/members/<uuid:membership_id>/role", methods=["POST"])
@@ -60,6 +105,14 @@ def change_role_view(membership_id):
     if not form.validate_on_submit():
         abort(400, "Choose one of the roles.")
     return _apply(lambda: change_role(membership, form.role.data, actor=current_membership()), "Role changed.")
+
+
+@product_bp.route("/members/<uuid:membership_id>/remove", methods=["GET"])
+@require_role(*MANAGER_ROLES)
+def confirm_remove_member(membership_id):
+    """A real confirmation: a page that says who leaves what, with the button that does it."""
+    membership = get_or_404(Membership, membership_id)
+    return render_template("products/remove_member.html", membership=membership)
 
 
 @product_bp.route("/members/<uuid:membership_id>/remove", methods=["POST"])

@@ -89,6 +89,7 @@ BUMP_CONVERSATIONS = FastBulkUpdate(
     [("id", "id"), ("product_id", "product_id"), ("n", "unread_count"), ("at", "last_message_at"),
      ("preview", "last_message_preview")],
     "unread_count = conversations.unread_count + v.n, "
+    "status = 'open', "  # a customer writing again reopens a pending or resolved conversation
     "last_message_preview = CASE WHEN conversations.last_message_at IS NULL OR conversations.last_message_at <= v.at "
     "THEN v.preview ELSE conversations.last_message_preview END, "
     "last_message_at = CASE WHEN conversations.last_message_at IS NULL OR conversations.last_message_at <= v.at "

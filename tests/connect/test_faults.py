@@ -31,7 +31,7 @@ def connected(app, make_product, auth, meta, alice):
     client = app.test_client()
     auth.as_member(product, "owner", client=client)
     assert connect(client, auth, product, alice).status_code == 302
-    client.get(f"/p/{product.id}/")  # consume the success flash
+    client.get(f"/p/{product.id}/channels")  # consume the success flash
     alice.generation = 1
     alice.numbers.append(("3009", "+591 99999999", "Cardio Two"))
     return client, product

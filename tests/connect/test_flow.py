@@ -72,7 +72,7 @@ def test_two_products_two_meta_users_get_their_own_tokens(app, meta, alice, bob,
     auth.as_member(flex, "owner", client=client_b)
 
     response = connect(client_a, auth, cardio, alice)
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/p/{cardio.id}/")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/p/{cardio.id}/channels")
     assert connect(client_b, auth, flex, bob).status_code == 302
 
     (a,) = _accounts(cardio.id)
@@ -90,7 +90,7 @@ def test_two_products_two_meta_users_get_their_own_tokens(app, meta, alice, bob,
     assert stored["3001"] != stored["3002"]
     assert alice.long_token not in stored["3001"] and bob.long_token not in stored["3002"]  # encrypted at rest
 
-    page = client_a.get(f"/p/{cardio.id}/").get_data(as_text=True)
+    page = client_a.get(f"/p/{cardio.id}/channels").get_data(as_text=True)
     assert "Linked to Meta: +591 11111111 (Cardio Plus)." in page
     assert "+591 22222222" not in page
     assert any("Linked to Meta: +591 11111111" in blob for blob in leak_guard)  # the guard sees what is rendered
@@ -187,7 +187,7 @@ def test_reconnect_updates_in_place(meta, alice, make_product, client, auth):
     assert again.id == first_id
     assert again.access_token == alice.long_token and raw_tokens()["3001"] != first_cipher
     assert again.token_expires_at == datetime.fromtimestamp(LONG_EXPIRES_AT + 86400, timezone.utc).replace(tzinfo=None)
-    assert "Reconnected to Meta" in client.get(f"/p/{product.id}/").get_data(as_text=True)
+    assert "Reconnected to Meta" in client.get(f"/p/{product.id}/channels").get_data(as_text=True)
     actions = db.session.execute(select(AuditEvent.action).execution_options(all_products=True)).scalars().all()
     assert actions.count("meta.connected") == 1 and actions.count("meta.reconnected") == 1
 

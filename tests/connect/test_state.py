@@ -127,7 +127,7 @@ def test_meta_refusal_goes_back_to_the_product(owner_client, meta, auth):
     response = client.get("/meta-oauth-callback", query_string={
         "error": "access_denied", "error_reason": "user_denied", "error_description": "Permissions error",
         "state": state})
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/p/{product.id}/")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/p/{product.id}/channels")
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "You cancelled the Meta dialog, so nothing was linked." in page
     assert len(meta.rsps.calls) == 0

@@ -44,7 +44,7 @@ def _post(client, auth, path, htmx=True):
 
 def test_dashboard_shows_the_self_refreshing_panel(linked):
     client, product = linked
-    page = client.get(f"/p/{product.id}/").get_data(as_text=True)
+    page = client.get(f"/p/{product.id}/channels").get_data(as_text=True)
     assert f'hx-get="/p/{product.id}/meta/status"' in page and 'hx-trigger="every 30s"' in page
     assert 'hx-swap="outerHTML"' in page
     for text in ("+591 11111111", "Cardio Plus", "+591 33333333", "2001", "Cardio WABA", "10001",

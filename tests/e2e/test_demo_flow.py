@@ -79,8 +79,11 @@ def test_two_products_connect_receive_reply_and_reconnect(live, browser, shots):
     _require_features(live.app)
     seed()  # the demo's products and owners, exactly as `make run` seeds them
     cardio_id, flex_id = _product_id("Cardio Plus"), _product_id("Flex 60")
-    cardio_dashboard = f"{live.portal_url}/p/{cardio_id}/"
-    flex_dashboard = f"{live.portal_url}/p/{flex_id}/"
+    # The Channels page holds the Meta connection; a product opens on its inbox.
+    cardio_dashboard = f"{live.portal_url}/p/{cardio_id}/channels"
+    flex_dashboard = f"{live.portal_url}/p/{flex_id}/channels"
+    cardio_inbox = f"{live.portal_url}/p/{cardio_id}/"
+    flex_inbox = f"{live.portal_url}/p/{flex_id}/"
 
     cardio = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
     flex = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
@@ -109,9 +112,9 @@ def test_two_products_connect_receive_reply_and_reconnect(live, browser, shots):
     assert cardio_rows[0][3] != flex_rows[0][3]  # different tokens
     assert {r[2] for r in cardio_rows + flex_rows} == {live.app.config["META_APP_ID"]}  # one master app
 
-    # 2. A customer writes to each number; each message appears live in its product's feed only.
-    cardio.goto(cardio_dashboard)
-    flex.goto(flex_dashboard)
+    # 2. A customer writes to each number; each message appears live in its product's inbox only.
+    cardio.goto(cardio_inbox)
+    flex.goto(flex_inbox)
     cardio_text, flex_text = "Can I move my cardio check-up to Friday?", "Is the 6 am class full tomorrow?"
     _customer_writes(customer, live.sandbox_url, CARDIO_PHONE, ANA, cardio_text)
     _customer_writes(customer, live.sandbox_url, FLEX_PHONE, BRUNO, flex_text)
@@ -119,18 +122,20 @@ def test_two_products_connect_receive_reply_and_reconnect(live, browser, shots):
     expect(flex.get_by_text(flex_text).first).to_be_visible(timeout=TIMEOUT)
     assert cardio.get_by_text(flex_text).count() == 0
     assert flex.get_by_text(cardio_text).count() == 0
-    shots(cardio, "04-live-feed")
+    expect(cardio).to_have_title(re.compile(r"^\(1\) Cardio Plus$"), timeout=TIMEOUT)  # the unread count leads the tab
+    shots(cardio, "04-inbox")
     shots(customer, "08-sandbox-customer-phone")
 
     # 3. Cardio replies; the reply leaves with Cardio's token from Cardio's number, and its ticks reach read.
+    cardio.goto(f"{live.portal_url}/p/{cardio_id}/channels")
+    expect(cardio.get_by_text(cardio_text).first).to_be_visible(timeout=TIMEOUT)  # the feed panel
+    shots(cardio, "05-channels")
     cardio.goto(f"{live.portal_url}/p/{cardio_id}/conversations")
-    expect(cardio.get_by_text("Ana Rojas").first).to_be_visible(timeout=TIMEOUT)
-    shots(cardio, "05-conversations")
-    cardio.get_by_text("Ana Rojas").first.click()
+    cardio.locator(".conversation-row", has_text="Ana Rojas").first.click()
     cardio.wait_for_url(re.compile(r"/conversations/[^/]+$"), timeout=TIMEOUT)
     reply = "Yes, Friday at 10:00 works. See you then!"
-    cardio.locator("form textarea").last.fill(reply)
-    cardio.locator("form:has(textarea)").last.get_by_role("button").last.click()
+    cardio.locator("#reply-box textarea").fill(reply)
+    cardio.locator("#reply-box textarea").press("Enter")  # Enter sends
     expect(cardio.get_by_text(reply).first).to_be_visible(timeout=TIMEOUT)
     outbound = [m for m in live.sandbox.world.conversation(CARDIO_PHONE, ANA) if not m["inbound"]]
     assert [m["summary"] for m in outbound] == [reply]  # the sandbox takes it only with Cardio's token
@@ -144,11 +149,11 @@ def test_two_products_connect_receive_reply_and_reconnect(live, browser, shots):
     customer.locator("tr", has_text="Cardio Plus Health").get_by_role("button", name="Revoke tokens").click()
     customer.wait_for_selector("text=token(s) revoked", timeout=TIMEOUT)
     shots(customer, "09-sandbox-controls")
-    cardio.locator("form textarea").last.fill("One more thing: bring your last results.")
-    cardio.locator("form:has(textarea)").last.get_by_role("button").last.click()
+    cardio.locator("#reply-box textarea").fill("One more thing: bring your last results.")
+    cardio.locator("#reply-box button[type=submit]").click()
     expect(cardio.locator("#reconnect-banner", has_text="Reconnect needed")).to_be_visible(timeout=TIMEOUT)
     shots(cardio, "07-reconnect-banner")
-    flex.goto(flex_dashboard)
+    flex.goto(flex_inbox)
     expect(flex.get_by_text("Reconnect needed")).to_have_count(0)  # Flex is untouched
 
     # 5. Meta revokes Flex's token while nobody replies: the worker's scheduled check (run now, as

@@ -26,7 +26,7 @@ def test_create_approve_send_and_see_it_read(live, browser, shots):
     for page in (owner, meta):
         page.on("response", lambda r: r.status >= 500 and server_errors.append(f"{r.status} {r.request.method} {r.url}"))
     _login(owner, live.portal_url, "cardio@demo.maestra")
-    _connect(owner, f"{base}/", "Cardio Plus Health")
+    _connect(owner, f"{base}/channels", "Cardio Plus Health")
 
     # 1. Create: the body's variable asks for its sample as one types.
     owner.goto(f"{base}/templates")

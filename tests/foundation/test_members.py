@@ -1,8 +1,10 @@
 """Owners and admins manage members; agents cannot; a product always keeps an owner."""
+import re
+
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import AuditEvent, Membership
+from portal.models import AuditEvent, Invitation, Membership
 
 
 def _post(client, auth, url, **data):
@@ -16,11 +18,25 @@ def _membership(product, user):
     ).scalar_one_or_none()
 
 
-def test_admin_adds_changes_and_removes_a_member(client, auth, make_product, make_user):
+def _invitation_link(html):
+    match = re.search(r'id="invite-link" type="text" value="([^"]+)"', html)
+    assert match, "no invitation link on the page"
+    return match.group(1).replace("&amp;", "&")
+
+
+def test_admin_adds_changes_and_removes_a_member(app, client, auth, make_product, make_user):
     product = make_product()
     auth.as_member(product, "admin")
     newcomer = make_user("new@example.com")
-    assert _post(client, auth, f"/p/{product.id}/members", email="NEW@example.com", role="agent").status_code == 303
+    response = _post(client, auth, f"/p/{product.id}/members", email="NEW@example.com", role="agent")
+    assert response.status_code == 201
+    link = _invitation_link(response.get_data(as_text=True))
+    assert _membership(product, newcomer) is None  # joining is the invitee's own act, through the link
+    theirs = app.test_client()
+    auth.login(newcomer, client=theirs)
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    token = auth.csrf_token(theirs)
+    assert theirs.post("/" + path, data={"csrf_token": token}).status_code == 302
     m = _membership(product, newcomer)
     assert m.role == "agent"
     _post(client, auth, f"/p/{product.id}/members/{m.id}/role", role="admin")
@@ -29,7 +45,7 @@ def test_admin_adds_changes_and_removes_a_member(client, auth, make_product, mak
     _post(client, auth, f"/p/{product.id}/members/{m.id}/remove")
     assert _membership(product, newcomer) is None
     actions = db.session.execute(select(AuditEvent.action).where(AuditEvent.product_id == product.id)).scalars().all()
-    assert {"member.added", "member.role_changed", "member.removed"} <= set(actions)
+    assert {"member.invited", "member.joined", "member.role_changed", "member.removed"} <= set(actions)
 
 
 def test_agent_cannot_manage_members(client, auth, make_product, make_user):
@@ -43,7 +59,7 @@ def test_agent_cannot_manage_members(client, auth, make_product, make_user):
     db.session.refresh(own)
     assert own.role == "agent"
     page = client.get(f"/p/{product.id}/members").get_data(as_text=True)
-    assert "Add a member" not in page
+    assert "Invite someone" not in page and "Remove…" not in page
 
 
 def test_last_owner_cannot_be_removed_or_demoted(client, auth, make_product, make_user):
@@ -60,7 +76,8 @@ def test_last_owner_cannot_be_removed_or_demoted(client, auth, make_product, mak
 
 
 def test_an_admin_cannot_raise_itself_or_touch_an_owner(client, auth, make_product, make_user):
-    """Issue 19, item 2: an admin could make itself owner and then remove the owner."""
+    """Issue 19, item 2: an admin could make itself owner and then remove the owner; since issue 17
+    members join by invitation, so an admin cannot invite an owner either."""
     owner = make_user()
     product = make_product(owner=owner)
     owner_membership = _membership(product, owner)
@@ -72,13 +89,17 @@ def test_an_admin_cannot_raise_itself_or_touch_an_owner(client, auth, make_produ
     _post(client, auth, f"/p/{product.id}/members/{owner_membership.id}/remove")
     assert "Only an owner can change or remove an owner" in client.get(f"/p/{product.id}/members").get_data(as_text=True)
     newcomer = make_user()
-    _post(client, auth, f"/p/{product.id}/members", email=newcomer.email, role="owner")
+    response = _post(client, auth, f"/p/{product.id}/members", email=newcomer.email, role="owner")
+    assert response.status_code == 400
+    assert "Only an owner can make someone owner" in response.get_data(as_text=True)
+    assert db.session.execute(select(Invitation).where(Invitation.product_id == product.id)).first() is None
     db.session.expire_all()
     assert own.role == "admin" and owner_membership.role == "owner"
     assert _membership(product, owner) is not None and _membership(product, newcomer) is None
-    # What an admin may do still works: a newcomer up to admin.
-    assert _post(client, auth, f"/p/{product.id}/members", email=newcomer.email, role="admin").status_code == 303
-    assert _membership(product, newcomer).role == "admin"
+    # What an admin may do still works: an invitation up to admin.
+    assert _post(client, auth, f"/p/{product.id}/members", email=newcomer.email, role="admin").status_code == 201
+    invitation = db.session.execute(select(Invitation).where(Invitation.product_id == product.id)).scalar_one()
+    assert invitation.role == "admin"
 
 
 def test_an_owner_manages_owners(client, auth, make_product, make_user):
@@ -86,9 +107,10 @@ def test_an_owner_manages_owners(client, auth, make_product, make_user):
     product = make_product(owner=owner)
     other = make_user()
     auth.login(owner)
-    _post(client, auth, f"/p/{product.id}/members", email=other.email, role="owner")
+    assert _post(client, auth, f"/p/{product.id}/members", email=other.email, role="owner").status_code == 201
+    db.session.add(Membership(product_id=product.id, user_id=other.id, role="owner"))  # as if the link was used
+    db.session.commit()
     second = _membership(product, other)
-    assert second.role == "owner"
     _post(client, auth, f"/p/{product.id}/members/{second.id}/role", role="admin")
     db.session.refresh(second)
     assert second.role == "admin"
@@ -96,13 +118,20 @@ def test_an_owner_manages_owners(client, auth, make_product, make_user):
     assert _membership(product, other) is None
 
 
-def test_unknown_email_and_bad_role_are_clear_errors(client, auth, make_product):
+def test_adding_never_reveals_whether_an_email_has_an_account(client, auth, make_product, make_user):
     product = make_product()
     auth.as_member(product, "owner")
-    _post(client, auth, f"/p/{product.id}/members", email="ghost@example.com", role="agent")
-    assert "No user with email ghost@example.com" in client.get(f"/p/{product.id}/members").get_data(as_text=True)
+    make_user("somebody@example.com")  # has an account (in no product of this owner)
+    answers = []
+    for email in ("somebody@example.com", "nobody@example.com"):
+        response = _post(client, auth, f"/p/{product.id}/members", email=email, role="agent")
+        html = response.get_data(as_text=True)
+        flashes = re.findall(r'class="flash[^"]*">([^<]*)<', html)
+        answers.append((response.status_code, flashes, html.count(email)))
+    assert answers[0] == answers[1]  # same status, same messages, the email shown the same way
+    assert answers[0][0] == 201
     response = _post(client, auth, f"/p/{product.id}/members", email="x@example.com", role="emperor")
-    assert response.status_code == 303
+    assert response.status_code == 400
 
 
 def test_member_of_another_product_is_404(client, auth, make_product):
@@ -117,5 +146,5 @@ def test_member_of_another_product_is_404(client, auth, make_product):
 def test_switcher_lists_only_my_products(client, auth, make_product):
     mine, _theirs = make_product("Mine"), make_product("Theirs Secret")
     auth.as_member(mine, "agent")
-    page = client.get(f"/p/{mine.id}/").get_data(as_text=True)
+    page = client.get(f"/p/{mine.id}/channels").get_data(as_text=True)
     assert "Mine" in page and "Theirs Secret" not in page

@@ -155,3 +155,44 @@ def test_message_kinds_migration_keeps_contacts_and_messages(empty_database_url)
         indexes = {ix["name"] for ix in inspect(db.engine).get_indexes("messages")}
         assert "ix_messages_target" in indexes and "ix_messages_reaction_target" not in indexes
         db.engine.dispose()
+
+
+def test_shared_inbox_migration_keeps_conversations_and_indexes_stored_messages(empty_database_url):
+    """0017 on a database that already holds a conversation and its messages: the conversation
+    becomes open and unassigned, and the messages stored before it are found by search."""
+    from portal.inbox import search as inbox_search
+    from portal.tenancy import enter_product, leave_product
+    from portal.models import Conversation
+
+    app = create_app(_test_config(empty_database_url))
+    with app.app_context():
+        upgrade(revision="0004")
+        with db.engine.begin() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            ids = [uuid.uuid4() for _ in range(4)]
+            product, contact, conversation, message = [(i.hex if sqlite else str(i)) for i in ids]
+            conn.execute(text("INSERT INTO products (id, name, created_at) VALUES (:id, 'Kept', CURRENT_TIMESTAMP)"), {"id": product})
+            conn.execute(text("INSERT INTO contacts (id, product_id, wa_id, profile_name, created_at, updated_at) "
+                              "VALUES (:id, :p, '59170000001', 'Ana', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                         {"id": contact, "p": product})
+            conn.execute(text("INSERT INTO conversations (id, product_id, phone_number_id, contact_id, unread_count, created_at) "
+                              "VALUES (:id, :p, '106540352242922', :c, 0, CURRENT_TIMESTAMP)"),
+                         {"id": conversation, "p": product, "c": contact})
+            conn.execute(text(
+                "INSERT INTO messages (id, product_id, conversation_id, phone_number_id, wamid, direction, type, text, forwarded, created_at) "
+                "VALUES (:id, :p, :c, '106540352242922', 'wamid.kept', 'in', 'text', 'my prescription renewal', false, CURRENT_TIMESTAMP)"),
+                {"id": message, "p": product, "c": conversation})
+        upgrade()
+        enter_product(ids[0])
+        try:
+            found = db.session.execute(
+                db.select(Conversation).where(inbox_search.conversation_filter("prescrip", db.engine.dialect.name))
+            ).scalars().all()
+            assert [(c.id, c.status, c.assignee_user_id) for c in found] == [(ids[2], "open", None)]
+        finally:
+            leave_product()
+            db.session.remove()
+        downgrade(revision="0004")
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT text FROM messages")).scalars().all() == ["my prescription renewal"]
+        db.engine.dispose()

@@ -84,8 +84,8 @@ def test_the_product_switcher_lists_every_product_of_the_user_on_a_product_page(
     user = auth.as_member(cardio, role="agent")
     db.session.add(Membership(product_id=flex.id, user_id=user.id, role="owner"))
     db.session.commit()
-    page = client.get(f"/p/{cardio.id}/").get_data(as_text=True)
-    switcher = page[page.index('class="switcher"'):page.index("</nav>", page.index('class="switcher"'))]
+    page = client.get(f"/p/{cardio.id}/", follow_redirects=True).get_data(as_text=True)  # the product's inbox
+    switcher = page[page.index('class="switcher"'):page.index("</details>", page.index('class="switcher"'))]
     assert "Cardio Plus" in switcher and "Flex 60" in switcher
     assert "Not Mine" not in switcher
     assert f"/p/{other.id}/" not in page

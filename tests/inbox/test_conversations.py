@@ -28,7 +28,7 @@ def test_list_shows_only_own_conversations(client, auth, two_products):
     html = client.get(f"/p/{cardio.product.id}/conversations").get_data(as_text=True)
     assert "Customer of Cardio Plus" in html and "Customer of Flex 60" not in html
     assert cardio.account.phone_number in html  # which of the product's numbers
-    assert re.search(r'class="badge badge-ok unread-count"[^>]*>3<', html)
+    assert re.search(r'class="badge badge-count unread-count"[^>]*>3<', html)
 
 
 def test_list_polls_with_204_until_something_changes(client, auth, inbox, two_products):
@@ -49,7 +49,8 @@ def test_conversation_shows_only_its_messages(client, auth, two_products):
     cardio, flex = two_products
     auth.as_member(cardio.product)
     html = client.get(conv_url(cardio)).get_data(as_text=True)
-    assert html.count("Cardio Plus message") == 3 and "Flex 60 message" not in html
+    thread = html.split('id="thread-messages"', 1)[1].split('id="reply-box"', 1)[0]
+    assert thread.count("Cardio Plus message") == 3 and "Flex 60 message" not in html
 
 
 @pytest.mark.parametrize("suffix", ["", "/updates?after=0", "/reply-box", "/older?before=00000000-0000-0000-0000-000000000000"])
@@ -139,11 +140,11 @@ def test_older_messages_load_by_page(client, auth, inbox, make_product):
     auth.as_member(product)
     html = client.get(conv_url(conversation)).get_data(as_text=True)
     assert "line 34" in html and "line 05" in html and "line 04" not in html
-    sentinel = re.search(r'hx-get="([^"]+/older\?before=[^"]+)"\s+hx-trigger="revealed"', html)
+    sentinel = re.search(r'hx-get="([^"]+/older\?before=[^"]+)"\s+hx-trigger="intersect once"', html)
     assert sentinel and str(messages[5].id) in sentinel.group(1)
     older = client.get(sentinel.group(1), headers=HX).get_data(as_text=True)
     assert re.findall(r"line (\d\d)", older) == ["00", "01", "02", "03", "04"]
-    assert "revealed" not in older  # the beginning of the conversation: no further page
+    assert "intersect" not in older  # the beginning of the conversation: no further page
 
 
 def test_ticks_move_forward_only(client, auth, inbox, two_products):

@@ -34,10 +34,10 @@ def test_feed_is_a_full_page_without_htmx(client, auth, two_products):
     assert "<html" in html and "Live feed" in html
 
 
-def test_dashboard_has_the_feed_panel_and_nav(client, auth, two_products):
+def test_channels_page_has_the_feed_panel_and_nav(client, auth, two_products):
     product = two_products[0].product
     auth.as_member(product)
-    html = client.get(f"/p/{product.id}/").get_data(as_text=True)
+    html = client.get(f"/p/{product.id}/channels").get_data(as_text=True)
     assert f'hx-get="/p/{product.id}/feed"' in html
     assert f'href="/p/{product.id}/conversations"' in html
 

@@ -146,7 +146,7 @@ def test_token_error_marks_the_account_and_shows_the_banner(client, auth, two_pr
     assert message.status == "failed" and message.error_code == 190
     assert "must reconnect" in html and 'id="reconnect-banner" hx-swap-oob="true"' in html
     assert "Reconnect needed" in html
-    dashboard = client.get(f"/p/{tenant.product.id}/").get_data(as_text=True)
+    dashboard = client.get(f"/p/{tenant.product.id}/channels").get_data(as_text=True)
     assert "Reconnect needed" in dashboard
     page = client.get(f"/p/{tenant.product.id}/conversations/{tenant.conversation.id}").get_data(as_text=True)
     assert "Reconnect needed" in page and "must reconnect" in page

@@ -28,7 +28,7 @@ def test_customer_media_is_seen_and_heard_and_a_document_goes_back(live, browser
     _require_features(live.app)
     seed()
     cardio_id = _product_id("Cardio Plus")
-    dashboard = f"{live.portal_url}/p/{cardio_id}/"
+    dashboard = f"{live.portal_url}/p/{cardio_id}/channels"
     agent = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     customer = browser.new_context().new_page()
     server_errors = []

@@ -159,13 +159,13 @@ def test_an_endpoint_failing_for_a_day_is_paused_shown_and_resumed(client, auth,
     inbound(client, a, wamid="wamid.IN2")  # while paused: recorded, not sent
     assert len(receiver.received) == 1
     auth.as_member(a.product, role="owner")
-    dashboard = client.get(f"/p/{a.product.id}/").get_data(as_text=True)
+    dashboard = client.get(f"/p/{a.product.id}/channels").get_data(as_text=True)
     assert "Webhooks paused" in dashboard and receiver.url in dashboard
     token = auth.csrf_token()
     assert client.post(f"/p/{a.product.id}/hooks/{endpoint.id}/resume", data={"csrf_token": token}).status_code == 303
     assert len(receiver.received) == 3
     assert sorted(d.status for d in _all(OutgoingDelivery)) == ["delivered", "delivered"]
-    assert "Webhooks paused" not in client.get(f"/p/{a.product.id}/").get_data(as_text=True)
+    assert "Webhooks paused" not in client.get(f"/p/{a.product.id}/channels").get_data(as_text=True)
 
 
 def test_agents_do_not_see_the_paused_panel(client, auth, runner, tenants, receiver):
@@ -174,7 +174,7 @@ def test_agents_do_not_see_the_paused_panel(client, auth, runner, tenants, recei
     endpoint.paused_at = utcnow()
     db.session.commit()
     auth.as_member(a.product, role="agent")
-    assert "Webhooks paused" not in client.get(f"/p/{a.product.id}/").get_data(as_text=True)
+    assert "Webhooks paused" not in client.get(f"/p/{a.product.id}/channels").get_data(as_text=True)
 
 
 def test_the_log_and_resend(client, auth, runner, tenants, receiver):

@@ -13,7 +13,8 @@ from portal import create_app
 from portal.extensions import db
 from portal.api.keys import create_key
 from portal.models import (
-    Contact, Conversation, Membership, Message, MessageTemplate, OutgoingDelivery, WhatsAppAccount, utcnow,
+    CannedReply, Contact, Conversation, ConversationNote, Invitation, Membership, Message, MessageTemplate,
+    OutgoingDelivery, WhatsAppAccount, utcnow,
 )
 from portal.outgoing import events as outgoing_events
 from portal.outgoing.endpoints import add_endpoint
@@ -35,10 +36,14 @@ def _objects_of(product, owner_membership):
     message = Message(product_id=product.id, conversation_id=conversation.id, phone_number_id=account.phone_number_id,
                       contact_wa_id=contact.wa_id, wamid=f"wamid.{suffix}", direction="in", type="image",
                       media_id="media-1", media_mime_type="image/png", sent_at=utcnow())
+    canned = CannedReply(product_id=product.id, shortcut=f"hours{suffix}", body="8 to 18")
+    conversation.status, conversation.assignee_user_id = "pending", owner_membership.user_id
+    invitation = Invitation(product_id=product.id, token_hash=uuid.uuid4().hex * 2, role="admin",
+                            expires_at=utcnow() + timedelta(days=1))
     template = MessageTemplate(product_id=product.id, business_account_id="waba-a", meta_id=f"tpl-{suffix}",
                                name="order_update", language="en_US", category="UTILITY", status="APPROVED",
                                components=[{"type": "BODY", "text": "Hello {{1}}, thanks"}])
-    db.session.add_all([message, template])
+    db.session.add_all([message, canned, invitation, template])
     api_key, _key = create_key(product.id, "CRM")
     endpoint = add_endpoint(product.id, "https://crm.example.com/hook", ["account.alert"])
     endpoint.paused_at = utcnow()  # the delivery waits: nothing is sent from this test
@@ -55,6 +60,8 @@ def _objects_of(product, owner_membership):
         "conversation_id": conversation.id,
         "message_id": message.id,
         "contact_id": contact.id,
+        "canned_reply_id": canned.id,
+        "invitation_id": invitation.id,
         "template_id": template.id,
     }
 
@@ -98,6 +105,11 @@ def test_member_of_other_product_gets_404_for_its_objects(client, auth, make_pro
     assert db.session.get(WhatsAppAccount, objects["account_id"]).access_token.startswith("EAAobjectmatrixtoken")
     assert db.session.get(Membership, objects["membership_id"]).role == "owner"
     assert db.session.get(Message, objects["message_id"]) is not None
+    conversation = db.session.get(Conversation, objects["conversation_id"])
+    assert (conversation.status, conversation.assignee_user_id) == ("pending", owner_a.user_id)
+    assert db.session.get(CannedReply, objects["canned_reply_id"]) is not None
+    assert db.session.query(ConversationNote).count() == 0
+    assert db.session.get(Invitation, objects["invitation_id"]).revoked_at is None
     assert db.session.get(MessageTemplate, objects["template_id"]).status == "APPROVED"
     from portal.models import ApiKey, OutgoingEndpoint
 

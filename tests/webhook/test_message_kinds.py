@@ -58,6 +58,11 @@ def thread(client, product):
     return page(client, product, f"/conversations/{conversation_of(product).id}")
 
 
+def thread_messages(html):
+    """The thread's messages only (the conversation list beside them previews the latest one)."""
+    return html[html.index('id="thread-messages"'):]
+
+
 # --- one test per kind --------------------------------------------------------------
 
 def test_flow_reply_shows_the_answers_as_label_value_pairs(client, auth, two_products):
@@ -274,7 +279,7 @@ def test_a_burst_of_20_in_one_delivery_is_shown_in_order(client, auth, two_produ
     assert [m.text for m in rows(cardio)] == [f"burst message {n}" for n in range(20)]
     assert conversation_of(cardio).last_message_preview == "burst message 19"
     login(auth, cardio)
-    html = thread(client, cardio)
+    html = thread_messages(thread(client, cardio))
     shown = [int(n) for n in re.findall(r"burst message (\d+)", html)]
     assert shown == list(range(20))
     feed = [int(n) for n in re.findall(r"burst message (\d+)", page(client, cardio, "/feed"))]
@@ -444,7 +449,7 @@ def test_history_is_imported_as_past_messages_without_unread(client, auth, two_p
     assert (by_wamid["wamid.OLD1"].direction, by_wamid["wamid.OLD2"].direction) == ("in", "out")
     assert [m.wamid for m in rows(cardio)] == ["wamid.OLD1", "wamid.OLD2", "wamid.NOW"]
     assert client.get(f"/p/{cardio.id}/feed?after={cursor}", headers={"HX-Request": "true"}).status_code == 204
-    html = thread(client, cardio)
+    html = thread_messages(thread(client, cardio))
     assert html.index("old question") < html.index("old answer") < html.index("a message of today")
     assert "From the chat history" in html
 
@@ -458,7 +463,7 @@ def test_declined_history_is_said_on_the_number(client, auth, two_products):
                                       "error_data": {"details": "The business declined to share chat history."}}]}]}
     post(client, field="history", value=value)
     login(auth, cardio)
-    assert "History sharing declined: The business declined to share chat history. (code 2593109)" in page(client, cardio, "/")
+    assert "History sharing declined: The business declined to share chat history. (code 2593109)" in page(client, cardio, "/channels")
 
 
 # --- account alerts and value-level errors ----------------------------------------------------
@@ -484,7 +489,7 @@ def test_each_account_alert_is_on_the_dashboard_in_words(client, auth, two_produ
     login(auth, cardio)
     for value, badge, words in ALERT_CASES:
         assert p.post_signed(client, p.envelope(p.entry(WABA_A, p.field_change("account_update", value)))).status_code == 200
-        html = page(client, cardio, "/")
+        html = page(client, cardio, "/channels")
         assert words in html, value["event"]
         assert "Meta said so on" in html
         if badge:
@@ -505,7 +510,7 @@ def test_value_level_errors_are_shown_on_the_number(client, auth, two_products):
     post(client, field="messages", value=value)
     login(auth, cardio)
     assert "Meta reported an error for this number: Something went wrong: Unable to process the message. (code 131000)" \
-        in page(client, cardio, "/")
+        in page(client, cardio, "/channels")
 
 
 def test_an_ad_link_that_is_not_a_web_link_is_not_a_link(client, auth, two_products):
