@@ -246,12 +246,12 @@ class Person:
         self.username = other.username or self.username
 
 
-def _phone(value) -> str | None:
+def wa_id_or_none(value) -> str | None:
     value = text(value, 32)
     return value if value and value.isdigit() else None
 
 
-def _bsuid(value) -> str | None:
+def bsuid_or_none(value) -> str | None:
     value = text(value, 64)
     return value if is_bsuid(value) else None
 
@@ -261,9 +261,9 @@ def people(value: dict) -> list[Person]:
     found = []
     for contact in listed(value, "contacts"):
         profile = _dict(contact.get("profile"))
-        wa_id = _phone(contact.get("wa_id"))
+        wa_id = wa_id_or_none(contact.get("wa_id"))
         person = Person(
-            wa_id=wa_id, user_id=_bsuid(contact.get("user_id")) or (None if wa_id else _bsuid(contact.get("wa_id"))),
+            wa_id=wa_id, user_id=bsuid_or_none(contact.get("user_id")) or (None if wa_id else bsuid_or_none(contact.get("wa_id"))),
             name=text(profile.get("name"), 255),
             username=text(contact.get("username") or profile.get("username"), 255),
         )
@@ -286,7 +286,7 @@ def author(message: dict, contacts: People, counterpart_key: str = "from") -> Pe
     what the business sent), completed by the matching entry of `contacts`. A message with no id
     of its own belongs to the change's only contact, if there is exactly one."""
     raw_id = message.get(counterpart_key)
-    person = Person(wa_id=_phone(raw_id), user_id=_bsuid(message.get(f"{counterpart_key}_user_id")) or _bsuid(raw_id))
+    person = Person(wa_id=wa_id_or_none(raw_id), user_id=bsuid_or_none(message.get(f"{counterpart_key}_user_id")) or bsuid_or_none(raw_id))
     match = contacts.by_wa_id.get(person.wa_id) if person.wa_id else None
     if match is None and person.user_id:
         match = contacts.by_user_id.get(person.user_id)

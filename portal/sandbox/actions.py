@@ -108,7 +108,7 @@ class Sandbox:
         self.world.record_message(phone.id, wa_id, message, inbound=True)
         change = payloads.message_change(phone, customer, message, self.shape)
         body = payloads.envelope(phone.waba_id, [change], self.world.now())
-        return change["value"]["messages"][0], self._deliver(phone, body)
+        return change["value"]["messages"][0], self.deliver_webhook(phone, body)
 
     def customer_batch(self, phone_id: str, wa_id: str, count: int) -> tuple[int, Delivery | None]:
         """`count` texts from one customer in ONE webhook POST (one change each), as Meta batches."""
@@ -123,12 +123,12 @@ class Sandbox:
             self.world.record_message(phone.id, wa_id, message, inbound=True, save=False)
             changes.append(payloads.message_change(phone, customer, message, self.shape))
         self.world.save()
-        return count, self._deliver(phone, payloads.envelope(phone.waba_id, changes, self.world.now()))
+        return count, self.deliver_webhook(phone, payloads.envelope(phone.waba_id, changes, self.world.now()))
 
     def resend_last(self) -> Delivery | None:
         return self.dispatcher.resend_last()
 
-    def _deliver(self, phone: PhoneNumber, body: dict) -> Delivery | None:
+    def deliver_webhook(self, phone: PhoneNumber, body: dict) -> Delivery | None:
         if not self.subscribed(phone):
             return None
         return self.dispatcher.deliver(body)
@@ -213,7 +213,7 @@ class Sandbox:
         if old == rating:
             return old, None
         body = payloads.envelope(phone.waba_id, [payloads.quality_change(phone, old, rating)], self.world.now())
-        return old, self._deliver(phone, body)
+        return old, self.deliver_webhook(phone, body)
 
     def age_conversation(self, phone_id: str, wa_id: str, hours) -> bool:
         """The customer's last message to this number becomes `hours` old; answers whether the

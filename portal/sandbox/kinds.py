@@ -162,18 +162,18 @@ def send(box: Sandbox, phone_id: str, wa_id: str, kind: str, text: str = "") -> 
     kind = (kind or "").strip()
     if kind.startswith("alert:") and kind[6:] in ALERTS:
         change = {"field": "account_update", "value": dict(ALERTS[kind[6:]])}
-        return f"account alert {kind[6:]}", box._deliver(phone, _envelope(box, phone, [change]))
+        return f"account alert {kind[6:]}", box.deliver_webhook(phone, _envelope(box, phone, [change]))
     if kind == "error":
         change = {"field": "messages", "value": _value(phone, errors=[{
             "code": 131000, "title": "Something went wrong", "message": "Something went wrong",
             "error_data": {"details": "Meta could not process a message for this number."}}])}
-        return "value-level error", box._deliver(phone, _envelope(box, phone, [change]))
+        return "value-level error", box.deliver_webhook(phone, _envelope(box, phone, [change]))
     if kind == "echo":
         echo = {"from": phone.digits, "to": wa_id, "id": new_wamid(), "timestamp": str(box.world.now()), "type": "text",
                 "text": {"body": text or "Answered from the WhatsApp Business app"}}
         box.world.record_message(phone.id, wa_id, echo, inbound=False)
         change = {"field": "smb_message_echoes", "value": _value(phone, message_echoes=[echo])}
-        return "echo", box._deliver(phone, _envelope(box, phone, [change]))
+        return "echo", box.deliver_webhook(phone, _envelope(box, phone, [change]))
     if kind == "history":
         start = box.world.now() - 3 * 86400
         lines = [(wa_id, "Hi, do you deliver on Sundays?"), (phone.digits, "Yes, until noon."),
@@ -185,13 +185,13 @@ def send(box: Sandbox, phone_id: str, wa_id: str, kind: str, text: str = "") -> 
         history = [{"metadata": {"phase": 0, "chunk_order": 1, "progress": 100},
                     "threads": [{"id": wa_id, "messages": messages}]}]
         change = {"field": "history", "value": _value(phone, history=history)}
-        return "history", box._deliver(phone, _envelope(box, phone, [change]))
+        return "history", box.deliver_webhook(phone, _envelope(box, phone, [change]))
     message, contact = customer_message(box, phone, wa_id, kind, text)
     box.world.record_message(phone.id, wa_id, message, inbound=True)
     value = _value(phone, messages=[message])
     if kind != "changed_number":  # Meta's system messages come without contacts
         value = _value(phone, contacts=[contact], messages=[message])
-    return kind, box._deliver(phone, _envelope(box, phone, [{"field": "messages", "value": value}]))
+    return kind, box.deliver_webhook(phone, _envelope(box, phone, [{"field": "messages", "value": value}]))
 
 
 def _envelope(box: Sandbox, phone: PhoneNumber, changes: list[dict]) -> dict:

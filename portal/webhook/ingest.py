@@ -294,10 +294,10 @@ class _Batch:
             if not isinstance(system, dict):
                 continue
             ids = {
-                "wa_id": payloads._phone(message.get("from")) or payloads._phone(system.get("wa_id")),
-                "user_id": payloads._bsuid(system.get("user_id")) or payloads._bsuid(message.get("from_user_id")),
-                "previous_user_id": payloads._bsuid(system.get("previous_user_id")),
-                "new_wa_id": payloads._phone(system.get("new_wa_id")),
+                "wa_id": payloads.wa_id_or_none(message.get("from")) or payloads.wa_id_or_none(system.get("wa_id")),
+                "user_id": payloads.bsuid_or_none(system.get("user_id")) or payloads.bsuid_or_none(message.get("from_user_id")),
+                "previous_user_id": payloads.bsuid_or_none(system.get("previous_user_id")),
+                "new_wa_id": payloads.wa_id_or_none(system.get("new_wa_id")),
             }
             if sum(1 for v in ids.values() if v) >= 2:
                 self.identities.append((account["product_id"], ids))
@@ -307,9 +307,9 @@ class _Batch:
         each item names a customer's phone number and/or previous and new BSUIDs."""
         items = payloads.listed(change.value, "user_id_update") or payloads.listed(change.value, "contacts")
         for item in items:
-            ids = {"wa_id": payloads._phone(item.get("wa_id")),
-                   "user_id": payloads._bsuid(item.get("user_id") or item.get("new_user_id")),
-                   "previous_user_id": payloads._bsuid(item.get("previous_user_id") or item.get("old_user_id")),
+            ids = {"wa_id": payloads.wa_id_or_none(item.get("wa_id")),
+                   "user_id": payloads.bsuid_or_none(item.get("user_id") or item.get("new_user_id")),
+                   "previous_user_id": payloads.bsuid_or_none(item.get("previous_user_id") or item.get("old_user_id")),
                    "new_wa_id": None}
             if sum(1 for v in ids.values() if v) >= 2:
                 self.identities.append((account["product_id"], ids))

@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.models import Membership
 from tests.foundation.test_route_matrix import PRODUCT_ROUTES
 from tests.security.test_object_matrix import ROUTES as OBJECT_ROUTES
-from tests.security.test_object_matrix import _objects_of
+from tests.security.test_object_matrix import _objects_of, fill_rule
 
 GARBAGE = {
     "after": "\x00'; DROP TABLE messages;--", "before": "9" * 400, "number": "<script>alert(1)</script>",
@@ -27,9 +27,7 @@ def test_garbage_never_gets_a_server_error(client, auth, make_product, rule, met
     objects = _objects_of(product, owner)
     auth.login(owner.user)
     token = auth.csrf_token()
-    url = rule.replace("<uuid:product_id>", str(product.id))
-    for name, value in objects.items():
-        url = url.replace(f"<uuid:{name}>", str(value))
+    url = fill_rule(rule, product.id, objects)
     for headers in ({"X-CSRFToken": token}, {"X-CSRFToken": token, "HX-Request": "true"}):
         if method == "GET":
             response = client.get(url, query_string=GARBAGE, headers=headers)
@@ -49,9 +47,7 @@ def test_out_of_range_cursors_are_a_client_error(client, auth, make_product, rul
     owner = db.session.query(Membership).filter_by(product_id=product.id).one()
     objects = _objects_of(product, owner)
     auth.login(owner.user)
-    url = rule.replace("<uuid:product_id>", str(product.id))
-    for name, value in objects.items():
-        url = url.replace(f"<uuid:{name}>", str(value))
+    url = fill_rule(rule, product.id, objects)
     for headers in ({}, {"HX-Request": "true"}):
         response = client.get(url, query_string=OUT_OF_RANGE, headers=headers)
         assert response.status_code < 500 or response.status_code == 502, (url, response.status_code)

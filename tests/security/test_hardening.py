@@ -24,7 +24,7 @@ from portal.observability import RedactingFormatter
 from tests.conftest import PASSWORD, _csrf_from
 from tests.foundation.test_config import PRODUCTION
 from tests.foundation.test_route_matrix import PRODUCT_ROUTES
-from tests.security.test_object_matrix import _objects_of
+from tests.security.test_object_matrix import _objects_of, fill_rule
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -261,9 +261,7 @@ def test_every_logged_in_page_and_fragment_is_no_store(client, auth, make_produc
     owner = db.session.query(Membership).filter_by(product_id=product.id).one()
     objects = _objects_of(product, owner)
     auth.login(owner.user)
-    url = rule.replace("<uuid:product_id>", str(product.id))
-    for name, value in objects.items():
-        url = url.replace(f"<uuid:{name}>", str(value))
+    url = fill_rule(rule, product.id, objects)
     for headers in ({}, {"HX-Request": "true"}):
         response = client.get(url, headers=headers)
         assert "no-store" in response.headers.get("Cache-Control", ""), (url, headers, response.status_code)

@@ -4,6 +4,7 @@ Routes and their id parameters come from app.url_map; each id parameter name
 needs a factory below, so a new kind of object in a URL fails this test until
 it is covered.
 """
+import re
 import uuid
 from datetime import timedelta
 
@@ -64,6 +65,14 @@ def _objects_of(product, owner_membership):
         "invitation_id": invitation.id,
         "template_id": template.id,
     }
+
+
+def fill_rule(rule: str, product_id, objects: dict) -> str:
+    """A product route's URL with `product_id` and the ids of `objects` (from _objects_of) filled in."""
+    url = rule.replace("<uuid:product_id>", str(product_id))
+    for match in re.findall(r"<(?:\w+:)?(\w+)>", url):
+        url = re.sub(rf"<(?:\w+:)?{match}>", str(objects[match]), url)
+    return url
 
 
 def _routes_with_objects():

@@ -10,8 +10,6 @@ object's own row by primary key; and statements that say all_products on purpose
 """
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import Engine
@@ -19,7 +17,7 @@ from sqlalchemy.engine import Engine
 from portal.extensions import db
 from portal.models import Membership, Message
 from portal.tenancy import TenantScopeError, _flushing, _tenant_tables, enter_product, leave_product, names_product
-from tests.security.test_object_matrix import _objects_of
+from tests.security.test_object_matrix import _objects_of, fill_rule
 from tests.foundation.test_route_matrix import PRODUCT_ROUTES
 
 
@@ -37,13 +35,6 @@ def captured():
     event.remove(Engine, "before_cursor_execute", capture)
 
 
-def _fill(rule: str, product_id, objects: dict) -> str:
-    url = rule.replace("<uuid:product_id>", str(product_id))
-    for match in re.findall(r"<(?:\w+:)?(\w+)>", url):
-        url = re.sub(rf"<(?:\w+:)?{match}>", str(objects[match]), url)
-    return url
-
-
 @pytest.mark.parametrize(("rule", "method"), PRODUCT_ROUTES)
 def test_every_tenant_statement_of_a_product_route_names_the_product_in_scope(
         client, auth, make_product, captured, rule, method):
@@ -54,7 +45,7 @@ def test_every_tenant_statement_of_a_product_route_names_the_product_in_scope(
     auth.as_member(product_a, role="owner")
     token = auth.csrf_token()
     captured.clear()
-    response = client.open(_fill(rule, product_a.id, objects), method=method,
+    response = client.open(fill_rule(rule, product_a.id, objects), method=method,
                            data={"csrf_token": token, "body": "hello"}, headers={"X-CSRFToken": token})
     assert response.status_code != 500, (rule, method)  # (502: a route that asks Meta, unreachable here)
     tenant_statements = [(sql, params) for sql, params in captured if _tenant_tables().search(sql)]
