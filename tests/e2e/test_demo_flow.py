@@ -46,6 +46,17 @@ def _accounts(product_id) -> list[WhatsAppAccount]:
     return result
 
 
+def htmx_settled(page) -> None:
+    """Wait until htmx has finished every request, swap and settle on the page.
+
+    htmx attaches its handlers to swapped-in content only when it settles (about 20 ms
+    after the swap), so an input can be visible yet deaf: a test that types at once is
+    faster than htmx, where a person is not."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')",
+        timeout=TIMEOUT)
+
+
 def _login(page, portal_url: str, email: str) -> None:
     page.goto(f"{portal_url}/login")
     page.fill("input[name=email]", email)

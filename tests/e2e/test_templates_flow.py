@@ -8,7 +8,8 @@ import re
 import pytest
 
 from portal.demo import seed
-from tests.e2e.test_demo_flow import ANA, CARDIO_PHONE, TIMEOUT, _connect, _login, _product_id, _require_features
+from tests.e2e.test_demo_flow import (ANA, CARDIO_PHONE, TIMEOUT, _connect, _login, _product_id, _require_features,
+                                     htmx_settled)
 
 pytestmark = pytest.mark.browser
 
@@ -53,6 +54,7 @@ def test_create_approve_send_and_see_it_read(live, browser, shots):
     owner.fill("input[name=phone]", f"+{ANA}")
     owner.locator("select[name=template_id]").select_option(label="checkup_reminder · en_US")
     expect(owner.locator("input[name=body_1]")).to_be_visible(timeout=TIMEOUT)
+    htmx_settled(owner)  # the swapped-in fields listen for typing only once htmx has settled them
     owner.fill("input[name=body_1]", "Ana")
     owner.fill("input[name=body_2]", "Friday 10:00")
     expect(owner.locator("#template-preview")).to_contain_text("Hello Ana, your check-up is on Friday 10:00.", timeout=TIMEOUT)
