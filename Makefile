@@ -4,7 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install clean
+CATALOG := translations/es/LC_MESSAGES/messages
+.PHONY: run test install clean translations
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -12,14 +13,24 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(CATALOG).mo
+
+# The compiled catalog (not committed): rebuilt whenever the Spanish .po changes.
+$(CATALOG).mo: $(CATALOG).po $(STAMP)
+	$(VENV)/bin/pybabel compile --statistics -d translations 2>&1 | tail -1
+
+## After changing marked strings: extract them and merge them into the Spanish catalog (then translate).
+translations: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--project=Maestra --msgid-bugs-address=dev@maestra.invalid -o translations/messages.pot . 2>/dev/null
+	$(VENV)/bin/pybabel update --no-fuzzy-matching --ignore-obsolete -i translations/messages.pot -d translations
 
 ## Demo on SQLite and the local Meta sandbox: migrate, seed, start, print the logins.
-run: $(STAMP)
+run: $(STAMP) $(CATALOG).mo
 	PORTAL_ENV=demo $(PY) -m portal.demo
 
 ## The whole test suite (DATABASE_URL=postgresql://... runs it on PostgreSQL).
-test: $(STAMP)
+test: $(STAMP) $(CATALOG).mo
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:

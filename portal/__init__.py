@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import lazy_gettext
 from jinja2 import BytecodeCache
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -51,14 +52,15 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     login.init_app(app)
     login.login_view = "auth.login"
-    login.login_message = "Please log in to see that page."
+    login.login_message = lazy_gettext("Please log in to see that page.")
     csrf.init_app(app)
     limiter.init_app(app)
     htmx.init_app(app)
 
-    from . import cli, database, errors, health, jobs, layout, mail, observability, security, tenancy
+    from . import cli, database, errors, health, i18n, jobs, layout, mail, observability, security, tenancy
 
     observability.init_app(app)
+    i18n.init_app(app)
     database.init_app(app)
     health.init_app(app)
     tenancy.init_app(app)

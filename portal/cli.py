@@ -62,13 +62,15 @@ def reset_link_cmd(email):
 @products_cli.command("create")
 @click.argument("name")
 @click.option("--owner", "owner_email", required=True, help="Email of an existing user.")
-def create_product_cmd(name, owner_email):
+@click.option("--timezone", default="UTC", show_default=True,
+              help="The team's IANA time zone (every time its pages show), e.g. America/La_Paz.")
+def create_product_cmd(name, owner_email, timezone):
     """Create a product with its first owner; prints the product id."""
     owner = db.session.execute(User.by_email(owner_email)).scalar_one_or_none()
     if owner is None:
         raise click.ClickException(f"no user with email {User.normalize_email(owner_email)}")
     try:
-        product = create_product(name, owner)
+        product = create_product(name, owner, timezone)
     except MemberError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()

@@ -29,6 +29,13 @@ TEST_KEY = Fernet.generate_key().decode()
 PASSWORD = "correct horse battery"
 
 
+def pytest_configure(config):
+    # `make test` compiles the catalogs; a bare `pytest` gets them compiled here.
+    from portal.i18n.catalogs import compile_stale
+
+    compile_stale()
+
+
 def _postgres_database(base_url: str):
     url = make_url(base_url).set(drivername="postgresql+psycopg")
     name = f"maestra_test_{uuid.uuid4().hex[:12]}"

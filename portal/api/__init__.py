@@ -4,6 +4,7 @@ Authenticated by `Authorization: Bearer <key>` only (no cookies, no CSRF); the k
 is put in scope through portal/tenancy.py, so every query is that product's and any other
 product's object answers 404. Rate-limited per key; errors are `{"error": {"code", "message"}}`.
 """
+from flask_babel import lazy_gettext as _l
 from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -25,4 +26,4 @@ def init_app(app):
     app.register_blueprint(bp)
     app.register_blueprint(pages.bp)
     app.cli.add_command(api_keys_cli)
-    layout.add_nav(app, "api_keys.index", "API keys", 60)
+    layout.add_nav(app, "api_keys.index", _l("API keys"), 60)

@@ -7,6 +7,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_user
 
 from ..extensions import limiter
+from ..i18n.selection import fresh_session
 from . import bp, links
 
 
@@ -32,7 +33,7 @@ def invitation():
             if request.form.get("password") != request.form.get("confirm"):
                 raise links.LinkError("The two passwords differ.")
             user = links.sign_up(invite, request.form.get("email", ""), request.form.get("password", ""))
-            session.clear()  # a fresh session at login, as the login form does
+            fresh_session()  # a fresh session at login, as the login form does
             login_user(user)
             session["sid"] = secrets.token_urlsafe(24)
     except links.LinkError as error:

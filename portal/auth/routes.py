@@ -9,6 +9,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db, limiter, login
+from ..i18n.selection import fresh_session
 from ..models import User
 from . import bp
 from .forms import EmptyForm, LoginForm
@@ -70,7 +71,7 @@ def login_view():
             flash("Wrong email or password.", "error")
             return render_template("auth/login.html", form=form), 401
         # A fresh session at login: nothing set before it survives (no fixation).
-        session.clear()
+        fresh_session()
         session.permanent = True  # ends after SESSION_LIFETIME_HOURS without a request
         login_user(user)
         session["sid"] = secrets.token_urlsafe(24)
@@ -88,6 +89,6 @@ def logout():
     user.end_sessions()  # this cookie, and any copy of it, is refused from now on
     db.session.commit()
     logout_user()
-    session.clear()
+    fresh_session()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))

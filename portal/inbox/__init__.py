@@ -1,4 +1,6 @@
 """Inbox: live feed, conversations, replies."""
+from flask_babel import lazy_gettext as _l
+
 from ..tenancy import product_blueprint
 
 bp = product_blueprint("inbox", __name__)
@@ -21,8 +23,8 @@ def init_app(app):
     layout.add_panel(app, "inbox/_reconnect_panel.html", order=1)
     layout.add_panel(app, "inbox/_activity_panel.html", order=50)
     layout.add_panel(app, "inbox/_feed_panel.html", order=40)
-    layout.add_nav(app, "inbox.conversations", "Inbox", 0)
-    layout.add_nav(app, "inbox.canned_replies", "Canned replies", 70)
+    layout.add_nav(app, "inbox.conversations", _l("Inbox"), 0)
+    layout.add_nav(app, "inbox.canned_replies", _l("Canned replies"), 70)
 
     @app.context_processor
     def _inbox_helpers():

@@ -1,14 +1,14 @@
 """How the inbox shows people and days: avatars without pictures, date separators.
 
 Avatars are initials on one of eight colours (CSS classes: the CSP forbids inline styles).
-Days are UTC days, like every time the portal shows.
+Days are the viewer's days (their time zone, else the product's): see portal/i18n/formatting.py.
 """
 from __future__ import annotations
 
 import zlib
-from datetime import date, timedelta
+from datetime import date
 
-from ..models import utcnow
+from ..i18n.formatting import day_label, day_of  # noqa: F401  (day_label: the thread's separators)
 
 
 def initials(name: str | None) -> str:
@@ -23,13 +23,4 @@ def tone(key) -> int:
 
 
 def message_day(message) -> date:
-    return (message.sent_at or message.created_at).date()
-
-
-def day_label(day: date, today: date | None = None) -> str:
-    today = today or utcnow().date()
-    if day == today:
-        return "Today"
-    if day == today - timedelta(days=1):
-        return "Yesterday"
-    return day.strftime("%a %d %b %Y") if day.year != today.year else day.strftime("%a %d %b")
+    return day_of(message.sent_at or message.created_at)

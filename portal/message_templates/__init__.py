@@ -1,5 +1,7 @@
 """Message templates: sync from Meta, live status from Meta's webhooks, the templates page,
 and sending a template (the only message WhatsApp delivers once the 24-hour window is closed)."""
+from flask_babel import lazy_gettext as _l
+
 from ..tenancy import product_blueprint
 
 bp = product_blueprint("message_templates", __name__)
@@ -18,7 +20,7 @@ def init_app(app):
     from .routes import picker_context, template_render, template_slots
 
     app.register_blueprint(bp)
-    layout.add_nav(app, "message_templates.index", "Templates", 15)
+    layout.add_nav(app, "message_templates.index", _l("Templates"), 15)
     app.cli.add_command(templates_cli)
     for field, handler in status.HANDLERS.items():
         account_events.register(field, handler)

@@ -28,6 +28,9 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     # Part of the id in every session cookie (get_id); raising it ends the user's sessions.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
+    # The user's own choices; None means the browser's language and each product's time zone.
+    language: Mapped[str | None] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64))
 
     memberships: Mapped[list["Membership"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -89,6 +92,8 @@ class Product(db.Model):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(String(120), nullable=False)
+    # IANA zone of the team: every time its pages show, its "today" and its charts.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC", nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
 

@@ -3,6 +3,7 @@
 events.py records events (the outbox) in the transaction that causes them; delivery.py sends
 them on the job engine; safety.py decides where they may go; signing.py signs them.
 """
+from flask_babel import lazy_gettext as _l
 from ..tenancy import product_blueprint
 
 bp = product_blueprint("outgoing", __name__)
@@ -19,7 +20,7 @@ def init_app(app):
     app.register_blueprint(bp)
     app.cli.add_command(hooks_cli)
     layout.add_panel(app, "outgoing/_paused_panel.html", order=2)
-    layout.add_nav(app, "outgoing.index", "Webhooks", 65)
+    layout.add_nav(app, "outgoing.index", _l("Webhooks"), 65)
 
     @app.context_processor
     def _outgoing_helpers():

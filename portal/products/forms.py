@@ -1,7 +1,9 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField
-from wtforms.validators import Email, Length, Optional
+from flask_babel import lazy_gettext as _l
+from wtforms import EmailField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional
 
+from ..i18n.forms import TimezoneField
 from ..models import ROLES
 
 ROLE_CHOICES = [(r, r.capitalize()) for r in ROLES]
@@ -16,3 +18,8 @@ class AddMemberForm(FlaskForm):
 
 class RoleForm(FlaskForm):
     role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+class ProductSettingsForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    timezone = TimezoneField(_l("Time zone"))

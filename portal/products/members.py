@@ -16,11 +16,15 @@ class MemberError(ValueError):
     """A membership change that the rules refuse; the message is for people."""
 
 
-def create_product(name: str, owner: User) -> Product:
+def create_product(name: str, owner: User, timezone: str = "UTC") -> Product:
+    from ..i18n.selection import is_timezone
+
     name = (name or "").strip()
     if not name or len(name) > 120:
         raise MemberError("A product name is 1 to 120 characters.")
-    product = Product(name=name)
+    if not is_timezone(timezone):
+        raise MemberError(f"Unknown time zone {timezone!r}: use an IANA name such as America/La_Paz.")
+    product = Product(name=name, timezone=timezone)
     db.session.add(product)
     db.session.flush()
     db.session.add(Membership(product_id=product.id, user_id=owner.id, role="owner"))

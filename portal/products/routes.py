@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -11,7 +13,7 @@ from ..extensions import db
 from ..models import MANAGER_ROLES, AuditEvent, Invitation, Membership, utcnow
 from ..tenancy import current_membership, current_product, get_or_404, require_role
 from . import bp, product_bp
-from .forms import AddMemberForm, RoleForm
+from .forms import AddMemberForm, ProductSettingsForm, RoleForm
 from .members import MemberError, change_role, check_grant, remove_member
 
 AUDIT_PAGE_SIZE = 100
@@ -38,6 +40,26 @@ def dashboard():
     """The channels page: the product's numbers, its Meta connection and health, its activity
     (each feature adds a panel; the endpoint keeps its old name for their links)."""
     return render_template("products/dashboard.html", product=current_product())
+
+
+@product_bp.route("/settings", methods=["GET", "POST"])
+@require_role(*MANAGER_ROLES)
+def settings():
+    """The product's name and time zone (every time its pages show, for members without their own)."""
+    product = current_product()
+    form = ProductSettingsForm(obj=product)
+    if form.validate_on_submit():
+        changes = {key: value for key, value in (("name", form.name.data.strip()), ("timezone", form.timezone.data))
+                   if value != getattr(product, key)}
+        for key, value in changes.items():
+            setattr(product, key, value)
+        if changes:
+            audit.record("product.settings_changed", product_id=product.id, user_id=current_user.id, **changes)
+        db.session.commit()
+        refresh()  # the flash and the next page in the new zone
+        flash(_("The product's settings are saved."), "info")
+        return redirect(url_for("product.settings"), 303)
+    return render_template("products/settings.html", form=form), 400 if form.errors else 200
 
 
 @product_bp.route("/members")
