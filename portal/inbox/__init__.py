@@ -1,4 +1,5 @@
 """Inbox: live feed, conversations, replies."""
+from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
 
 from ..tenancy import product_blueprint
@@ -47,7 +48,7 @@ def init_app(app):
         def activity_chart():
             from . import activity
 
-            return activity.chart(activity.last_days())
+            return activity.chart(activity.last_days(zone=str(get_timezone())))
 
         def last_message_received():
             from . import activity

@@ -1,6 +1,8 @@
 """The product at a glance: messages per day in and out, and the median first-response time,
 over the last 30 days, drawn as an SVG on the server (no chart library, no script).
 
+Days are the viewer's days (their time zone, else the product's).
+
 First response: from a customer's message that finds nobody answering (the first inbound
 message after the team's last reply) to the team's next reply in that conversation. It
 counts on the day the customer wrote.
@@ -9,12 +11,13 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from ..extensions import db
-from ..models import INBOUND, OUTBOUND, Conversation, Message, utcnow
+from ..models import INBOUND, OUTBOUND, Conversation, Message
 
 DAYS = 30
 MAX_ROWS_FOR_RESPONSE_TIMES = 200_000  # a very busy product gets the times of its latest messages only
@@ -32,26 +35,32 @@ class Day:
         return statistics.median(self.response_times) if self.response_times else None
 
 
-def _as_date(value) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
+def _midnights_utc(first: date, days: int, zone: ZoneInfo) -> list[datetime]:
+    """The UTC moments (naive, as stored) at which each local day starts, and the end of the last:
+    a day is 23 or 25 hours where the zone changes its clocks."""
+    return [datetime.combine(first + timedelta(days=i), time.min, zone).astimezone(timezone.utc).replace(tzinfo=None)
+            for i in range(days + 1)]
 
 
-def last_days(today: date | None = None, days: int = DAYS) -> list[Day]:
-    today = today or utcnow().date()
+def last_days(today: date | None = None, days: int = DAYS, zone: str = "UTC") -> list[Day]:
+    """The last `days` days of the team's calendar in `zone` (the viewer's), up to `today` (local)."""
+    tz = ZoneInfo(zone)
+    today = today or datetime.now(tz).date()
     first = today - timedelta(days=days - 1)
     by_day = {first + timedelta(days=i): Day(first + timedelta(days=i)) for i in range(days)}
-    since = datetime.combine(first, datetime.min.time())
+    starts = _midnights_utc(first, days, tz)
+    since, until = starts[0], starts[-1]
+    # Which local day a stored (UTC) time falls on: the last day start it has passed. One CASE, the same
+    # on SQLite and PostgreSQL, exact on the days a zone changes its clocks.
+    day_index = case(*[(Message.created_at >= start, index) for index, start in reversed(list(enumerate(starts[:-1])))],
+                     else_=-1)
     counted = db.session.execute(
-        select(func.date(Message.created_at), Message.direction, func.count())
-        .where(Message.created_at >= since, Message.type != "reaction")
-        .group_by(func.date(Message.created_at), Message.direction)
+        select(day_index, Message.direction, func.count())
+        .where(Message.created_at >= since, Message.created_at < until, Message.type != "reaction")
+        .group_by(day_index, Message.direction)
     ).all()
-    for day, direction, count in counted:
-        entry = by_day.get(_as_date(day))
+    for index, direction, count in counted:
+        entry = by_day.get(first + timedelta(days=index))
         if entry is not None:
             if direction == INBOUND:
                 entry.inbound += count
@@ -59,7 +68,8 @@ def last_days(today: date | None = None, days: int = DAYS) -> list[Day]:
                 entry.outbound += count
     rows = db.session.execute(
         select(Message.conversation_id, Message.direction, Message.created_at)
-        .where(Message.created_at >= since, Message.type != "reaction", Message.conversation_id.is_not(None))
+        .where(Message.created_at >= since, Message.created_at < until, Message.type != "reaction",
+               Message.conversation_id.is_not(None))
         .order_by(Message.created_at.desc()).limit(MAX_ROWS_FOR_RESPONSE_TIMES)
     ).all()
     waiting: dict = {}
@@ -68,7 +78,7 @@ def last_days(today: date | None = None, days: int = DAYS) -> list[Day]:
             waiting.setdefault(conversation_id, at)
         elif direction == OUTBOUND and conversation_id in waiting:
             started = waiting.pop(conversation_id)
-            entry = by_day.get(started.date())
+            entry = by_day.get(started.replace(tzinfo=timezone.utc).astimezone(tz).date())
             if entry is not None:
                 entry.response_times.append((at - started).total_seconds())
     return [by_day[d] for d in sorted(by_day)]

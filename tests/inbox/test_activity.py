@@ -51,3 +51,39 @@ def test_channels_page_draws_the_chart_and_the_last_message_received(client, aut
     assert "<script" not in svg and "style=" not in svg  # nothing the CSP would refuse
     received = page.split("Last message received</dt>", 1)[1].split("</dd>", 1)[0]
     assert conversation.last_inbound_at.strftime("%Y-%m-%d %H:%M") in received
+
+
+def test_days_are_the_teams_local_days(app, inbox, make_product):
+    # 02:00 UTC on the 30th is 22:00 on the 29th in La Paz (UTC-4): it counts on the 29th there, on the 30th in UTC.
+    from datetime import date
+
+    product = make_product("Cardio Plus")
+    conversation = inbox.conversation(inbox.account(product))
+    inbox.message(conversation, "late", created_at=datetime(2026, 11, 30, 2, 0))
+    inbox.message(conversation, "answer", direction="out", created_at=datetime(2026, 11, 30, 3, 30))
+    enter_product(product.id)
+    try:
+        la_paz = {d.day: d for d in activity.last_days(today=date(2026, 11, 30), zone="America/La_Paz")}
+        utc = {d.day: d for d in activity.last_days(today=date(2026, 11, 30), zone="UTC")}
+    finally:
+        leave_product()
+    assert (la_paz[date(2026, 11, 29)].inbound, la_paz[date(2026, 11, 30)].inbound) == (1, 0)
+    assert la_paz[date(2026, 11, 29)].response_times == [5400.0]  # counted on the day the customer wrote, locally
+    assert la_paz[date(2026, 11, 29)].outbound == 1  # 23:30 local
+    assert (utc[date(2026, 11, 29)].inbound, utc[date(2026, 11, 30)].inbound) == (0, 1)
+
+
+def test_a_day_the_clocks_change_is_counted_whole(app, inbox, make_product):
+    # New York, 8 March 2026: clocks jump from 02:00 to 03:00, the day lasts 23 hours (05:00 UTC to 04:00 UTC next day).
+    from datetime import date
+
+    product = make_product("Cardio Plus")
+    conversation = inbox.conversation(inbox.account(product))
+    for at in (datetime(2026, 3, 8, 5, 0), datetime(2026, 3, 9, 3, 59), datetime(2026, 3, 9, 4, 0)):
+        inbox.message(conversation, "x", created_at=at)
+    enter_product(product.id)
+    try:
+        days = {d.day: d for d in activity.last_days(today=date(2026, 3, 9), zone="America/New_York")}
+    finally:
+        leave_product()
+    assert (days[date(2026, 3, 8)].inbound, days[date(2026, 3, 9)].inbound) == (2, 1)
