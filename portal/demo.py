@@ -23,27 +23,42 @@ from werkzeug.serving import make_server
 from . import create_app
 from .config import DEMO_HOST, ConfigError, demo_port, demo_url
 from .extensions import db
-from .models import Product, User
+from .models import Membership, Product, User
 from .products.members import create_product
 
 HOST = DEMO_HOST
 DEMO_PASSWORD = "maestra-demo"
 DEMO_PRODUCTS = (("Cardio Plus", "cardio@demo.maestra"), ("Flex 60", "flex@demo.maestra"))
+DEMO_TIMEZONE = "America/La_Paz"  # the teams this portal was first described for sell on Bolivian numbers
+# A Spanish-speaking agent of Cardio Plus: the whole portal in Spanish whatever the browser says.
+DEMO_AGENT = ("agente@demo.maestra", "Cardio Plus", "es")
+
+
+def _demo_user(email: str, language: str | None = None) -> User:
+    user = db.session.execute(User.by_email(email)).scalar_one_or_none()
+    if user is None:
+        user = User(email=email, language=language)
+        user.set_password(DEMO_PASSWORD)
+        db.session.add(user)
+        db.session.flush()
+    return user
 
 
 def seed() -> list[tuple[str, str]]:
-    """Two products with one owner each; idempotent. Returns (product, email) pairs."""
+    """Two products in La Paz time with one owner each, and a Spanish-speaking agent; idempotent.
+    Returns (who, email) pairs."""
     for name, email in DEMO_PRODUCTS:
-        user = db.session.execute(User.by_email(email)).scalar_one_or_none()
-        if user is None:
-            user = User(email=email)
-            user.set_password(DEMO_PASSWORD)
-            db.session.add(user)
-            db.session.flush()
+        user = _demo_user(email)
         if db.session.execute(select(Product).where(Product.name == name)).first() is None:
-            create_product(name, user)
+            create_product(name, user, DEMO_TIMEZONE)
+    email, product_name, language = DEMO_AGENT
+    agent = _demo_user(email, language)
+    product = db.session.execute(select(Product).where(Product.name == product_name)).scalar_one()
+    if not db.session.execute(select(Membership).where(Membership.user_id == agent.id)
+                              .execution_options(all_products=True)).first():
+        db.session.add(Membership(product_id=product.id, user_id=agent.id, role="agent"))
     db.session.commit()
-    return list(DEMO_PRODUCTS)
+    return [*DEMO_PRODUCTS, (f"{product_name} (agente, español)", email)]
 
 
 class ServerThread(threading.Thread):

@@ -168,3 +168,20 @@ def test_the_users_own_zone_wins_over_the_products(app, client, auth, make_produ
         assert select_timezone() == "Europe/Madrid"
     with force_locale("es"):
         pass
+
+
+def test_the_demo_has_la_paz_teams_and_a_spanish_speaking_agent(app, client, auth):
+    from portal.demo import DEMO_PASSWORD, seed
+
+    seed()
+    logins = seed()  # idempotent
+    assert ("Cardio Plus (agente, español)", "agente@demo.maestra") in logins
+    products = db.session.execute(select(Product.name, Product.timezone)).all()
+    assert sorted(products) == [("Cardio Plus", "America/La_Paz"), ("Flex 60", "America/La_Paz")]
+    agent = db.session.execute(User.by_email("agente@demo.maestra")).scalar_one()
+    membership = db.session.execute(select(Membership).where(Membership.user_id == agent.id)
+                                    .execution_options(all_products=True)).scalar_one()
+    assert (agent.language, membership.role) == ("es", "agent")
+    auth.login(agent, password=DEMO_PASSWORD)
+    page = _html(client.get(f"/p/{membership.product_id}/members", headers={"Accept-Language": "en-US"}))
+    assert '<html lang="es"' in page and "Cerrar sesión" in page
