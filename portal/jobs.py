@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import urlparse
@@ -178,6 +179,35 @@ def _forget_rolled_back(session, previous_transaction):
         session.info.pop("jobs_after_commit", None)
 
 
+class QueueOutageFilter(logging.Filter):
+    """Huey's workers log a full traceback each time they cannot read the queue: every second per
+    thread while PostgreSQL is down. This turns those into one warning a minute, without the
+    traceback (whose text could name the database), and lets every other record through."""
+
+    HUEY_MESSAGE = "Error reading from queue"
+
+    def __init__(self, every_seconds: float = 60.0, clock=time.monotonic):
+        super().__init__()
+        self.every_seconds, self.clock = every_seconds, clock
+        self._last: float | None = None
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != self.HUEY_MESSAGE:
+            return True
+        now = self.clock()
+        with self._lock:
+            if self._last is not None and now - self._last < self.every_seconds:
+                return False
+            self._last = now
+        error = record.exc_info[1] if record.exc_info else None
+        record.msg = "cannot read the job queue (%s); the workers retry every second (logged once a minute)"
+        record.args = (type(error).__name__ if error else "unknown error",)
+        record.exc_info, record.exc_text = None, None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def run_worker(app, threads: int = 2, periodic_tasks: bool = True, drain_webhooks: bool = True) -> None:
     """`flask work`: the Huey consumer (jobs and periodic work) and the webhook journal's drain loop,
     until SIGTERM or SIGINT; then each finishes what it is doing and the process exits."""
@@ -193,6 +223,9 @@ def run_worker(app, threads: int = 2, periodic_tasks: bool = True, drain_webhook
         drainer.start()
     consumer = jobs.huey.create_consumer(workers=threads, worker_type="thread", periodic=periodic_tasks,
                                          graceful_signal="TERM", max_delay=1.0)
+    outage = QueueOutageFilter()
+    worker_log = logging.getLogger("huey.consumer.Worker")  # Huey's workers' logger (its process_name)
+    worker_log.addFilter(outage)
     try:
         consumer.run()  # returns once a SIGTERM (or SIGINT) stopped it gracefully
     finally:
@@ -200,6 +233,7 @@ def run_worker(app, threads: int = 2, periodic_tasks: bool = True, drain_webhook
         if drainer is not None:
             drainer.join()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        worker_log.removeFilter(outage)
 
 
 @click.command("work")

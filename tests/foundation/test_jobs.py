@@ -108,3 +108,34 @@ def test_flask_work_stores_the_journal_runs_jobs_and_stops_on_sigterm(app_config
     assert worker.returncode == 0, output
     assert "working: jobs on" in output and output.rstrip().endswith("stopped")
     assert "Traceback" not in output
+
+
+def test_a_queue_outage_is_one_warning_a_minute_without_a_traceback(caplog):
+    """Huey's workers log "Error reading from queue" with a traceback on every failed poll (every
+    second per thread while PostgreSQL is down); the worker turns that into one short warning a minute."""
+    import logging
+
+    from portal.jobs import QueueOutageFilter
+
+    now = [1000.0]
+    outage = QueueOutageFilter(every_seconds=60, clock=lambda: now[0])
+    logger = logging.getLogger("huey.consumer.Worker")
+    logger.addFilter(outage)
+    try:
+        with caplog.at_level(logging.INFO, logger="huey.consumer.Worker"):
+            for second in range(120):
+                now[0] = 1000.0 + second
+                try:
+                    raise ConnectionError("connection to server at 10.0.0.5 failed")
+                except ConnectionError:
+                    logger.exception("Error reading from queue")
+            logger.info("Executing %s", "portal.media.download")
+    finally:
+        logger.removeFilter(outage)
+    records = [r for r in caplog.records if r.name == "huey.consumer.Worker"]
+    assert [(r.levelname, r.getMessage()) for r in records[:2]] == [
+        ("WARNING", "cannot read the job queue (ConnectionError); the workers retry every second (logged once a minute)"),
+        ("WARNING", "cannot read the job queue (ConnectionError); the workers retry every second (logged once a minute)"),
+    ]
+    assert len(records) == 3 and records[-1].getMessage() == "Executing portal.media.download"
+    assert all(r.exc_info is None for r in records) and "10.0.0.5" not in caplog.text
