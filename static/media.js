@@ -1,9 +1,19 @@
 // Media in the reply box (no inline scripts: CSP): drag-and-drop a file onto the box, show its
 // name, and record a voice note where the browser records Ogg Opus (what WhatsApp plays).
+// Its words come translated from the record button's data-* attributes (templates/media/_attach.html).
 (function () {
   "use strict";
 
   var OGG_OPUS = "audio/ogg;codecs=opus";
+  var ENGLISH = {
+    record: "Record a voice note", stop: "Stop recording", ready: "Voice note ready",
+    noMicrophone: "The browser may not use the microphone."
+  };
+
+  function words(form, key) {
+    var button = form && form.querySelector(".reply-record");
+    return (button && button.dataset[key]) || ENGLISH[key];
+  }
 
   function controls(form) {
     return {
@@ -19,7 +29,7 @@
     var c = controls(form);
     var file = c.file && c.file.files && c.file.files[0];
     if (c.voice) { c.voice.value = isVoice ? "1" : ""; }
-    if (c.name) { c.name.textContent = file ? (isVoice ? "Voice note ready" : file.name) : ""; }
+    if (c.name) { c.name.textContent = file ? (isVoice ? words(form, "ready") : file.name) : ""; }
     // A file may go without text (the text is only its caption).
     if (c.body) { c.body.required = !file; }
   }
@@ -83,14 +93,14 @@
       recorder.ondataavailable = function (e) { if (e.data.size) { chunks.push(e.data); } };
       recorder.onstop = function () {
         stream.getTracks().forEach(function (t) { t.stop(); });
-        button.textContent = "Record a voice note";
+        button.textContent = words(form, "record");
         var blob = new Blob(chunks, { type: "audio/ogg" });
         setFile(form, new File([blob], "voice-note.ogg", { type: "audio/ogg" }), true);
       };
       recorder.start();
-      button.textContent = "Stop recording";
+      button.textContent = words(form, "stop");
     }).catch(function () {
-      controls(form).name.textContent = "The browser may not use the microphone.";
+      controls(form).name.textContent = words(form, "noMicrophone");
     });
   });
 })();

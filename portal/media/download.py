@@ -113,7 +113,7 @@ def store(message: Message, data: bytes, mime_type: str) -> None:
         db.session.execute(
             update(Conversation).where(Conversation.id == message.conversation_id,
                                        Conversation.last_message_at == message.sent_at)
-            .values(last_message_preview=labels.summary(message)[:200]).execution_options(synchronize_session=False)
+            .values(last_message_preview=labels.stored_summary(message)[:200]).execution_options(synchronize_session=False)
         )
     db.session.commit()
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import filetype
+from babel.numbers import format_decimal
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 MEDIA_KINDS = ("image", "sticker", "audio", "video", "document")
 
@@ -21,24 +25,24 @@ class Limit:
     kind: str
     types: tuple[str, ...]  # MIME types Meta accepts for this kind
     max_bytes: int
-    words: str  # the limit, as a person reads it
+    words: str  # the limit, as a person reads it (lazy: translated where shown)
 
 
 # Meta's limits (see ../shared/meta-reference.md, Media; Cloud API "Supported media types").
 LIMITS = {
-    "image": Limit("image", ("image/jpeg", "image/png"), 5 * MB, "a picture must be JPEG or PNG and at most 5 MB"),
+    "image": Limit("image", ("image/jpeg", "image/png"), 5 * MB, _l("a picture must be JPEG or PNG and at most 5 MB")),
     "audio": Limit("audio", ("audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"), 16 * MB,
-                   "audio must be AAC, AMR, MP3, M4A or Ogg (Opus) and at most 16 MB"),
-    "video": Limit("video", ("video/mp4", "video/3gpp"), 16 * MB, "a video must be MP4 or 3GPP and at most 16 MB"),
+                   _l("audio must be AAC, AMR, MP3, M4A or Ogg (Opus) and at most 16 MB")),
+    "video": Limit("video", ("video/mp4", "video/3gpp"), 16 * MB, _l("a video must be MP4 or 3GPP and at most 16 MB")),
     "sticker": Limit("sticker", ("image/webp",), 500 * KB,
-                     "a sticker must be WebP, at most 100 KB (500 KB when animated)"),
+                     _l("a sticker must be WebP, at most 100 KB (500 KB when animated)")),
     "document": Limit("document", (
         "application/pdf", "text/plain", "application/msword", "application/vnd.ms-excel",
         "application/vnd.ms-powerpoint",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    ), 100 * MB, "a document must be PDF, plain text, Word, Excel or PowerPoint and at most 100 MB"),
+    ), 100 * MB, _l("a document must be PDF, plain text, Word, Excel or PowerPoint and at most 100 MB")),
 }
 STATIC_STICKER_BYTES = 100 * KB
 
@@ -93,13 +97,15 @@ def extension(mime_type: str | None) -> str:
 
 
 def human_size(size: int | None) -> str:
+    """'512 bytes', '14 KB', '1.5 MB' (numbers in the reader's locale: '1,5 MB' in Spanish)."""
     if size is None:
         return ""
+    locale = get_locale() or "en"
     if size < KB:
-        return f"{size} bytes"
+        return _("%(size)s bytes", size=format_decimal(size, locale=locale))
     if size < MB:
-        return f"{size / KB:.0f} KB"
-    return f"{size / MB:.1f} MB"
+        return _("%(size)s KB", size=format_decimal(round(size / KB), format="#,##0", locale=locale))
+    return _("%(size)s MB", size=format_decimal(size / MB, format="#,##0.0", locale=locale))
 
 
 def duration_words(seconds: float | None) -> str:

@@ -1,15 +1,25 @@
 """What a media message is, in words, for the feed, the conversation list and the thread."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from . import kinds
 
+# Stored (conversation previews) in English; shown translated (SHOWN_NAMES).
 NAMES = {"image": "Photo", "sticker": "Sticker", "audio": "Audio", "video": "Video", "document": "Document"}
+SHOWN_NAMES = {"image": _l("Photo"), "sticker": _l("Sticker"), "audio": _l("Audio"), "video": _l("Video"),
+               "document": _l("Document")}
 
 
 def words(kind: str, *, voice: bool = False, duration: float | None = None, filename: str | None = None,
-          caption: str | None = None) -> str:
-    """'Photo', 'Voice note 0:14', 'Document: invoice.pdf', 'Photo: my receipt'."""
-    name = "Voice note" if kind == "audio" and voice else NAMES.get(kind, kind.capitalize())
+          caption: str | None = None, shown: bool = False) -> str:
+    """'Photo', 'Voice note 0:14', 'Document: invoice.pdf', 'Photo: my receipt'. In English for
+    what is stored (previews); in the reader's language when `shown`."""
+    if shown:
+        name = str(_("Voice note") if kind == "audio" and voice else SHOWN_NAMES.get(kind, kind.capitalize()))
+    else:
+        name = "Voice note" if kind == "audio" and voice else NAMES.get(kind, kind.capitalize())
     if duration and kind in ("audio", "video"):
         name = f"{name} {kinds.duration_words(duration)}"
     detail = caption or (filename if kind == "document" else None)
@@ -26,14 +36,20 @@ def is_voice(message) -> bool:
 
 
 def summary(message) -> str:
-    """One line for a media message (Message rows)."""
+    """One line for a media message (Message rows), as shown: in the reader's language."""
+    return words(message.type, voice=is_voice(message), duration=message.media_duration,
+                 filename=message.media_filename, caption=message.text, shown=True)
+
+
+def stored_summary(message) -> str:
+    """The same line in English, for the conversation's stored preview."""
     return words(message.type, voice=is_voice(message), duration=message.media_duration,
                  filename=message.media_filename, caption=message.text)
 
 
 def title(message) -> str:
     """The kind alone, for the thread ("Voice note 0:14"); the caption is shown below it."""
-    return words(message.type, voice=is_voice(message), duration=message.media_duration)
+    return words(message.type, voice=is_voice(message), duration=message.media_duration, shown=True)
 
 
 def preview(row: dict) -> str:

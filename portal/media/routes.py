@@ -5,6 +5,7 @@ Every view runs in product scope (portal/tenancy.py): another product's message 
 from __future__ import annotations
 
 from flask import abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from ..errors import render_error
 from ..models import Message
@@ -21,7 +22,7 @@ def media(message_id):
     try:
         return serve(message, force_download=bool(request.args.get("download")))
     except NotServable as reason:
-        return render_error(404, "Media unavailable", str(reason))
+        return render_error(404, _("Media unavailable"), str(reason))
 
 
 @bp.route("/media/<uuid:message_id>/attachment")
@@ -36,7 +37,7 @@ def retry_download(message_id):
     """Download again a media whose download failed for good."""
     message = _media_message(message_id)
     if message.media_state != "failed" or not message.media_id:
-        return render_error(409, "Cannot retry", "This media is not a failed download.")
+        return render_error(409, _("Cannot retry"), _("This media is not a failed download."))
     download.retry(message)
     if is_fragment_request():
         return htmx_response(render_template("media/_attachment.html", m=message))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from flask import request, send_file
+from flask_babel import gettext as _
 
 from ..models import Message
 from . import kinds
@@ -25,12 +26,12 @@ class NotServable(Exception):
 
 def serve(message: Message, force_download: bool = False):
     if message.media_state != "stored" or not message.media_key:
-        raise NotServable("This media has not been downloaded." if message.type in kinds.MEDIA_KINDS
-                          else "This message has no media.")
+        raise NotServable(_("This media has not been downloaded.") if message.type in kinds.MEDIA_KINDS
+                          else _("This message has no media."))
     try:
         handle = media_store().open(message.product_id, message.media_key)
     except FileNotFoundError:
-        raise NotServable("The file of this media is missing from the media store.") from None
+        raise NotServable(_("The file of this media is missing from the media store.")) from None
     head = handle.read(8192)
     handle.seek(0)
     shown = None if force_download else kinds.inline_type(message.type, message.media_mime_type, head)

@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 
 import flask
+from flask_babel import gettext as _
 
 from ..extensions import db
 from ..meta.graph import Graph, GraphError
@@ -45,28 +46,31 @@ def validate(upload, caption: str | None, voice: bool = False) -> Attachment:
     limit_all = kinds.LIMITS["document"].max_bytes
     data = upload.read(limit_all + 1)
     if not data:
-        raise UploadRefused("The attached file is empty.")
+        raise UploadRefused(_("The attached file is empty."))
     name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:255] or None
     mime_type = kinds.sniff(data) or _plain_text(data, name)
     kind = _kind_of(mime_type)
     if kind is None:
-        raise UploadRefused(
-            f"WhatsApp cannot carry this kind of file ({mime_type or 'unknown type'}). It takes pictures "
+        raise UploadRefused(_(
+            "WhatsApp cannot carry this kind of file (%(type)s). It takes pictures "
             "(JPEG, PNG), stickers (WebP), audio (AAC, AMR, MP3, M4A, Ogg), video (MP4, 3GPP) and documents "
-            "(PDF, text, Word, Excel, PowerPoint)."
-        )
+            "(PDF, text, Word, Excel, PowerPoint).", type=mime_type or _("unknown type")
+        ))
     limit = kinds.LIMITS[kind]
     max_bytes = limit.max_bytes
     if kind == "sticker" and b"ANIM" not in data[:64]:
         max_bytes = kinds.STATIC_STICKER_BYTES
     if len(data) > max_bytes:
-        raise UploadRefused(f"This file is {kinds.human_size(len(data))}, too large: {limit.words}.")
+        raise UploadRefused(_("This file is %(size)s, too large: %(limit)s.", size=kinds.human_size(len(data)),
+                               limit=limit.words))
     caption = (caption or "").replace("\r\n", "\n").strip() or None  # CRLF from the multipart form (see sending)
     if caption and kind not in CAPTIONED:
-        raise UploadRefused(f"WhatsApp sends {labels.NAMES[kind].lower()} without a caption: "
-                            "send the text as a message of its own.")
+        raise UploadRefused(_("WhatsApp sends sticker without a caption: send the text as a message of its own.")
+                            if kind == "sticker" else
+                            _("WhatsApp sends audio without a caption: send the text as a message of its own."))
     if caption and len(caption) > MAX_CAPTION:
-        raise UploadRefused(f"A caption holds at most {MAX_CAPTION} characters; this one has {len(caption)}.")
+        raise UploadRefused(_("A caption holds at most %(most)s characters; this one has %(count)s.",
+                               most=MAX_CAPTION, count=len(caption)))
     return Attachment(kind, mime_type, data, name if kind == "document" else None, caption,
                       voice=voice and kind == "audio" and mime_type == "audio/ogg")
 
@@ -91,7 +95,7 @@ def create_media_reply(conversation: Conversation, attachment: Attachment, user_
 
         message.media_duration = duration(attachment.data)
     conversation.last_message_at = now
-    conversation.last_message_preview = labels.summary(message)[:200]
+    conversation.last_message_preview = labels.stored_summary(message)[:200]
     db.session.commit()
     return message
 

@@ -17,6 +17,7 @@ def init_app(app):
     from ..webhook import account_events
     from . import status, sync  # noqa: F401  (sync declares the jobs)
     from .cli import templates_cli
+    from .labels import label
     from .routes import picker_context, template_render, template_slots
 
     app.register_blueprint(bp)
@@ -28,3 +29,4 @@ def init_app(app):
     app.add_template_global(picker_context, "template_picker_context")
     app.add_template_global(template_slots, "template_slots")
     app.add_template_global(template_render, "template_render")
+    app.add_template_global(label, "template_label")

@@ -16,6 +16,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+
 from ..models.templates import CATEGORIES
 
 NAME = re.compile(r"[a-z0-9_]{1,512}")
@@ -23,18 +27,19 @@ VARIABLE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 NAMED_VARIABLE = re.compile(r"[a-z][a-z0-9_]*")
 HEADER_FORMATS = ("NONE", "TEXT", "IMAGE", "VIDEO", "DOCUMENT")
 BUTTON_TYPES = ("QUICK_REPLY", "URL", "PHONE_NUMBER", "COPY_CODE")
-BUTTON_LABELS = {"QUICK_REPLY": "Quick reply", "URL": "Visit website", "PHONE_NUMBER": "Call phone number",
-                 "COPY_CODE": "Copy offer code"}
+BUTTON_LABELS = {"QUICK_REPLY": _l("Quick reply"), "URL": _l("Visit website"), "PHONE_NUMBER": _l("Call phone number"),
+                 "COPY_CODE": _l("Copy offer code")}
 BUTTON_ROWS = 6  # rows the form offers (Meta allows 10 buttons; checked below)
 MAX_HEADER, MAX_BODY, MAX_FOOTER, MAX_BUTTON_TEXT = 60, 1024, 60, 25
 MAX_BUTTONS, MAX_URL_BUTTONS, MAX_PHONE_BUTTONS, MAX_COPY_CODE = 10, 2, 1, 1
 MAX_URL, MAX_PHONE, MAX_CODE = 2000, 20, 15
 # Languages Meta supports for templates (a subset: the common ones; Meta lists about 70).
 LANGUAGES = {
-    "en_US": "English (US)", "en_GB": "English (UK)", "en": "English", "es": "Spanish", "es_ES": "Spanish (Spain)",
-    "es_MX": "Spanish (Mexico)", "es_AR": "Spanish (Argentina)", "pt_BR": "Portuguese (Brazil)",
-    "pt_PT": "Portuguese (Portugal)", "fr": "French", "de": "German", "it": "Italian", "nl": "Dutch",
-    "id": "Indonesian", "hi": "Hindi", "ar": "Arabic", "tr": "Turkish", "ru": "Russian",
+    "en_US": _l("English (US)"), "en_GB": _l("English (UK)"), "en": _l("English"), "es": _l("Spanish"),
+    "es_ES": _l("Spanish (Spain)"), "es_MX": _l("Spanish (Mexico)"), "es_AR": _l("Spanish (Argentina)"),
+    "pt_BR": _l("Portuguese (Brazil)"), "pt_PT": _l("Portuguese (Portugal)"), "fr": _l("French"), "de": _l("German"),
+    "it": _l("Italian"), "nl": _l("Dutch"), "id": _l("Indonesian"), "hi": _l("Hindi"), "ar": _l("Arabic"),
+    "tr": _l("Turkish"), "ru": _l("Russian"),
 }
 AUTH_BODY = "{{1}} is your verification code."  # what Meta renders an authentication body as
 AUTH_SECURITY = "For your security, do not share this code."
@@ -112,21 +117,21 @@ def check(draft: Draft) -> list[str]:
     """Every rule the draft breaks, in words (empty: it may be submitted)."""
     problems: list[str] = []
     if not NAME.fullmatch(draft.name):
-        problems.append("The name may hold only lowercase letters, digits and underscores (at most 512), e.g. order_update.")
+        problems.append(_("The name may hold only lowercase letters, digits and underscores (at most 512), e.g. order_update."))
     if draft.language not in LANGUAGES:
-        problems.append("Choose one of the languages offered.")
+        problems.append(_("Choose one of the languages offered."))
     if draft.category not in CATEGORIES:
-        problems.append("The category is marketing, utility or authentication.")
+        problems.append(_("The category is marketing, utility or authentication."))
     if draft.category == "AUTHENTICATION":
         return problems + _check_authentication(draft)
     if draft.header_format not in HEADER_FORMATS:
-        problems.append("The header is none, text, image, video or document.")
+        problems.append(_("The header is none, text, image, video or document."))
     problems += _check_header(draft)
     problems += _check_body(draft)
     if len(draft.footer) > MAX_FOOTER:
-        problems.append(f"The footer holds at most {MAX_FOOTER} characters; it has {len(draft.footer)}.")
+        problems.append(_("The footer holds at most %(most)s characters; it has %(count)s.", most=MAX_FOOTER, count=len(draft.footer)))
     if variables(draft.footer):
-        problems.append("The footer cannot hold variables.")
+        problems.append(_("The footer cannot hold variables."))
     problems += _check_buttons(draft.buttons)
     return problems
 
@@ -134,13 +139,13 @@ def check(draft: Draft) -> list[str]:
 def _check_authentication(draft: Draft) -> list[str]:
     problems = []
     if draft.header_format not in ("", "NONE") or draft.footer or draft.buttons or draft.body:
-        problems.append("An authentication template takes Meta's own text: leave header, body, footer and buttons "
-                        "empty; set the security note, the code's expiry and the copy button's label.")
+        problems.append(_("An authentication template takes Meta's own text: leave header, body, footer and buttons "
+                          "empty; set the security note, the code's expiry and the copy button's label."))
     if draft.code_expiration_minutes and not (draft.code_expiration_minutes.isdigit()
                                               and 1 <= int(draft.code_expiration_minutes) <= 90):
-        problems.append("The code expires after 1 to 90 minutes.")
+        problems.append(_("The code expires after 1 to 90 minutes."))
     if not 1 <= len(draft.otp_button_text) <= MAX_BUTTON_TEXT:
-        problems.append(f"The copy button's label holds 1 to {MAX_BUTTON_TEXT} characters.")
+        problems.append(_("The copy button's label holds 1 to %(most)s characters.", most=MAX_BUTTON_TEXT))
     return problems
 
 
@@ -149,13 +154,20 @@ def _check_variables(names: list[str], where: str) -> list[str]:
     positional = [n for n in names if n.isdigit()]
     named = [n for n in names if not n.isdigit()]
     if positional and named:
-        problems.append(f"The {where} mixes numbered ({{{{1}}}}) and named ({{{{first_name}}}}) variables: use one kind.")
+        problems.append(_("The header mixes numbered ({{1}}) and named ({{first_name}}) variables: use one kind.")
+                        if where == "header" else
+                        _("The body mixes numbered ({{1}}) and named ({{first_name}}) variables: use one kind."))
     for name in named:
         if not NAMED_VARIABLE.fullmatch(name):
-            problems.append(f"The variable {{{{{name}}}}} in the {where} must be lowercase letters, digits and "
-                            "underscores, starting with a letter.")
+            problems.append(_("The variable %(variable)s in the header must be lowercase letters, digits and "
+                              "underscores, starting with a letter.", variable="{{" + name + "}}")
+                            if where == "header" else
+                            _("The variable %(variable)s in the body must be lowercase letters, digits and "
+                              "underscores, starting with a letter.", variable="{{" + name + "}}"))
     if positional and not named and [int(n) for n in positional] != list(range(1, len(positional) + 1)):
-        problems.append(f"The {where}'s numbered variables must be {{{{1}}}}, {{{{2}}}}... in order, without gaps.")
+        problems.append(_("The header's numbered variables must be {{1}}, {{2}}... in order, without gaps.")
+                        if where == "header" else
+                        _("The body's numbered variables must be {{1}}, {{2}}... in order, without gaps."))
     return problems
 
 
@@ -164,17 +176,21 @@ def _check_header(draft: Draft) -> list[str]:
     if draft.header_format == "TEXT":
         names = variables(draft.header_text)
         if not draft.header_text:
-            problems.append("Write the header text, or choose no header.")
+            problems.append(_("Write the header text, or choose no header."))
         if len(draft.header_text) > MAX_HEADER:
-            problems.append(f"The header holds at most {MAX_HEADER} characters; it has {len(draft.header_text)}.")
+            problems.append(_("The header holds at most %(most)s characters; it has %(count)s.", most=MAX_HEADER,
+                              count=len(draft.header_text)))
         if len(names) > 1:
-            problems.append("The header holds at most one variable.")
+            problems.append(_("The header holds at most one variable."))
         problems += _check_variables(names, "header")
         if names and not draft.header_sample:
-            problems.append("Give a sample value for the header's variable (Meta requires one).")
+            problems.append(_("Give a sample value for the header's variable (Meta requires one)."))
     elif draft.header_format in ("IMAGE", "VIDEO", "DOCUMENT") and not draft.header_handle:
-        problems.append(f"A {draft.header_format.lower()} header needs a sample file handle "
-                        "(from Meta's Resumable Upload API).")
+        problems.append({
+            "IMAGE": _("A image header needs a sample file handle (from Meta's Resumable Upload API)."),
+            "VIDEO": _("A video header needs a sample file handle (from Meta's Resumable Upload API)."),
+            "DOCUMENT": _("A document header needs a sample file handle (from Meta's Resumable Upload API)."),
+        }[draft.header_format])
     return problems
 
 
@@ -182,54 +198,58 @@ def _check_body(draft: Draft) -> list[str]:
     problems = []
     body = draft.body
     if not body:
-        return ["Write the body of the template."]
+        return [_("Write the body of the template.")]
     if len(body) > MAX_BODY:
-        problems.append(f"The body holds at most {MAX_BODY} characters; it has {len(body)}.")
+        problems.append(_("The body holds at most %(most)s characters; it has %(count)s.", most=MAX_BODY, count=len(body)))
     names = body_variables(body)
     problems += _check_variables(names, "body")
     header_names = variables(draft.header_text) if draft.header_format == "TEXT" else []
     if names and header_names and names[0].isdigit() != header_names[0].isdigit():
-        problems.append("Header and body must use the same kind of variables (numbered or named).")
+        problems.append(_("Header and body must use the same kind of variables (numbered or named)."))
     stripped = body.strip()
     if names and (VARIABLE.match(stripped) or re.search(r"\{\{[^{}]*\}\}$", stripped)):
-        problems.append("The body cannot start or end with a variable: add words before and after it.")
+        problems.append(_("The body cannot start or end with a variable: add words before and after it."))
     missing = [n for n in names if not draft.body_samples.get(n)]
     if missing:
-        problems.append("Give a sample value for every variable of the body (Meta requires them): "
-                        + ", ".join("{{" + n + "}}" for n in missing) + ".")
+        problems.append(_("Give a sample value for every variable of the body (Meta requires them): %(variables)s.",
+                          variables=", ".join("{{" + n + "}}" for n in missing)))
     return problems
 
 
 def _check_buttons(buttons: list[Button]) -> list[str]:
     problems = []
     if len(buttons) > MAX_BUTTONS:
-        problems.append(f"A template holds at most {MAX_BUTTONS} buttons.")
+        problems.append(_("A template holds at most %(most)s buttons.", most=MAX_BUTTONS))
     kinds = [b.type for b in buttons]
     for kind, most in (("URL", MAX_URL_BUTTONS), ("PHONE_NUMBER", MAX_PHONE_BUTTONS), ("COPY_CODE", MAX_COPY_CODE)):
         if kinds.count(kind) > most:
-            problems.append(f"At most {most} “{BUTTON_LABELS[kind]}” button{'s' if most > 1 else ''}.")
+            problems.append(ngettext("At most %(num)d “%(label)s” button.", "At most %(num)d “%(label)s” buttons.", most,
+                                     label=BUTTON_LABELS[kind]))
     quick = [i for i, kind in enumerate(kinds) if kind == "QUICK_REPLY"]
     if quick and quick != list(range(quick[0], quick[0] + len(quick))):
-        problems.append("Quick reply buttons must be next to each other, not between other buttons.")
+        problems.append(_("Quick reply buttons must be next to each other, not between other buttons."))
     for number, button in enumerate(buttons, 1):
-        where = f"Button {number}"
         if button.type not in BUTTON_TYPES:
-            problems.append(f"{where}: choose quick reply, URL, phone number or copy code.")
+            problems.append(_("Button %(number)s: choose quick reply, URL, phone number or copy code.", number=number))
             continue
         if button.type != "COPY_CODE" and not 1 <= len(button.text) <= MAX_BUTTON_TEXT:
-            problems.append(f"{where}: the label holds 1 to {MAX_BUTTON_TEXT} characters.")
+            problems.append(_("Button %(number)s: the label holds 1 to %(most)s characters.", number=number,
+                              most=MAX_BUTTON_TEXT))
         if button.type == "URL":
             names = variables(button.url)
             if not re.match(r"https?://\S+$", button.url) or len(button.url) > MAX_URL:
-                problems.append(f"{where}: the URL starts with https:// and holds at most {MAX_URL} characters.")
+                problems.append(_("Button %(number)s: the URL starts with https:// and holds at most %(most)s characters.",
+                                  number=number, most=MAX_URL))
             if len(names) > 1 or (names and not re.search(r"\{\{1\}\}$", button.url)):
-                problems.append(f"{where}: a URL holds one variable, {{{{1}}}}, at its end.")
+                problems.append(_("Button %(number)s: a URL holds one variable, {{1}}, at its end.", number=number))
             if names and not button.example:
-                problems.append(f"{where}: give a sample value for the URL's variable.")
+                problems.append(_("Button %(number)s: give a sample value for the URL's variable.", number=number))
         if button.type == "PHONE_NUMBER" and not re.fullmatch(r"\+?\d{6,20}", button.phone_number):
-            problems.append(f"{where}: the phone number is digits with its country code (at most {MAX_PHONE}).")
+            problems.append(_("Button %(number)s: the phone number is digits with its country code (at most %(most)s).",
+                              number=number, most=MAX_PHONE))
         if button.type == "COPY_CODE" and not 1 <= len(button.example) <= MAX_CODE:
-            problems.append(f"{where}: the example code holds 1 to {MAX_CODE} characters.")
+            problems.append(_("Button %(number)s: the example code holds 1 to %(most)s characters.", number=number,
+                              most=MAX_CODE))
     return problems
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 from .definition import variables
 
 MAX_VALUE = 1024
@@ -51,20 +53,21 @@ def slots(components: list) -> list[Slot]:
     if header:
         fmt = str(header.get("format", "TEXT")).upper()
         if fmt == "TEXT" and variables(header.get("text", "")):
-            out.append(Slot("header", f"Header {{{{{variables(header['text'])[0]}}}}}", "text"))
+            out.append(Slot("header", _("Header %(variable)s", variable="{{" + variables(header["text"])[0] + "}}"),
+                            "text"))
         elif fmt in MEDIA_FORMATS:
-            out.append(Slot("header_media", f"Header {fmt.lower()}", "media",
-                            "A public https link to the file, or a media id from Meta"))
+            label = {"IMAGE": _("Header image"), "VIDEO": _("Header video"), "DOCUMENT": _("Header document")}[fmt]
+            out.append(Slot("header_media", label, "media", _("A public https link to the file, or a media id from Meta")))
     body = component(components, "BODY")
     for name in variables((body or {}).get("text", "")):
         out.append(Slot(f"body_{name}", f"{{{{{name}}}}}", "text"))
     for index, button in enumerate(buttons(components)):
         kind = str(button.get("type", "")).upper()
         if kind == "URL" and variables(button.get("url", "")):
-            out.append(Slot(f"button_{index}", f"Button “{button.get('text', '')}” link ending", "text",
+            out.append(Slot(f"button_{index}", _("Button “%(label)s” link ending", label=button.get("text", "")), "text",
                             button.get("url", "")))
         elif kind == "COPY_CODE":
-            out.append(Slot(f"button_{index}", "Code to copy", "code"))
+            out.append(Slot(f"button_{index}", _("Code to copy"), "code"))
         # An authentication template's OTP button takes the body's code ({{1}}): asked once.
     return out
 
@@ -75,15 +78,16 @@ def clean_values(components: list, form) -> dict[str, str]:
     for slot in slots(components):
         value = str(form.get(slot.key) or "").strip()
         if not value:
-            raise FillError(f"Fill in {slot.label}.")
+            raise FillError(_("Fill in %(field)s.", field=slot.label))
         if len(value) > MAX_VALUE:
-            raise FillError(f"{slot.label} holds at most {MAX_VALUE} characters.")
+            raise FillError(_("%(field)s holds at most %(most)s characters.", field=slot.label, most=MAX_VALUE))
         if slot.kind == "text" and ("\n" in value or "\t" in value or "    " in value):
-            raise FillError(f"{slot.label}: WhatsApp refuses new lines, tabs and more than 4 spaces in a row in a variable.")
+            raise FillError(_("%(field)s: WhatsApp refuses new lines, tabs and more than 4 spaces in a row in a variable.",
+                              field=slot.label))
         if slot.kind == "media" and not (re.match(r"https://\S+$", value) or value.isdigit()):
-            raise FillError(f"{slot.label}: give an https:// link to the file or a media id (digits).")
+            raise FillError(_("%(field)s: give an https:// link to the file or a media id (digits).", field=slot.label))
         if slot.kind == "code" and len(value) > 15:
-            raise FillError(f"{slot.label} holds at most 15 characters.")
+            raise FillError(_("%(field)s holds at most %(most)s characters.", field=slot.label, most=15))
         values[slot.key] = value
     return values
 

@@ -7,6 +7,7 @@ alone Meta deletes every language of it). Meta's refusal is shown in Meta's own 
 """
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import audit
@@ -26,9 +27,14 @@ class TemplateRefused(Exception):
 
 
 def refusal_words(error: GraphError, what: str) -> str:
-    code = f" (code {error.code}{'/' + str(error.subcode) if error.subcode else ''})" if error.code else ""
+    """The portal's sentence around Meta's own words (`what`: "create" or "delete")."""
+    code = (" " + _("(code %(code)s)", code=f"{error.code}{'/' + str(error.subcode) if error.subcode else ''}")
+            if error.code else "")
     details = f" {error.details}" if error.details and error.details not in error.message else ""
-    return f"Meta refused to {what}: {error.message}{details}{code}"
+    meta = f"{error.message}{details}{code}"
+    if what == "delete":
+        return _("Meta refused to delete the template: %(error)s", error=meta)
+    return _("Meta refused to create the template: %(error)s", error=meta)
 
 
 def create(product, waba_id: str, draft: Draft, user_id) -> MessageTemplate:
@@ -36,19 +42,20 @@ def create(product, waba_id: str, draft: Draft, user_id) -> MessageTemplate:
     problems = check(draft)
     account = product_wabas(product.id).get(waba_id)
     if account is None:
-        problems.append("Choose one of the product's connected WhatsApp accounts.")
+        problems.append(_("Choose one of the product's connected WhatsApp accounts."))
     if problems:
         raise TemplateRefused(problems)
     taken = db.session.execute(select(MessageTemplate.id).where(
         MessageTemplate.business_account_id == waba_id, MessageTemplate.name == draft.name,
         MessageTemplate.language == draft.language)).first()
     if taken:
-        raise TemplateRefused([f"This WhatsApp account already has a template {draft.name} in {draft.language}."])
+        raise TemplateRefused([_("This WhatsApp account already has a template %(name)s in %(language)s.",
+                                  name=draft.name, language=draft.language)])
     payload = to_meta(draft)
     try:
         answer = Graph(account.access_token).post(f"{waba_id}/message_templates", json=payload)
     except GraphError as error:
-        raise TemplateRefused([refusal_words(error, "create the template")]) from None
+        raise TemplateRefused([refusal_words(error, "create")]) from None
     template = MessageTemplate(
         business_account_id=waba_id, meta_id=str(answer.get("id") or "")[:64] or None, name=draft.name,
         language=draft.language, category=str(answer.get("category") or draft.category)[:32],
@@ -64,15 +71,15 @@ def create(product, waba_id: str, draft: Draft, user_id) -> MessageTemplate:
 def delete(product, template: MessageTemplate, user_id) -> None:
     account = product_wabas(product.id).get(template.business_account_id)
     if account is None:
-        raise TemplateRefused(["The template's WhatsApp account is not connected (or needs a reconnect), "
-                               "so Meta cannot be asked to delete it."])
+        raise TemplateRefused([_("The template's WhatsApp account is not connected (or needs a reconnect), "
+                                 "so Meta cannot be asked to delete it.")])
     params = {"name": template.name}
     if template.meta_id:
         params["hsm_id"] = template.meta_id
     try:
         Graph(account.access_token).delete(f"{template.business_account_id}/message_templates", params=params)
     except GraphError as error:
-        raise TemplateRefused([refusal_words(error, "delete the template")]) from None
+        raise TemplateRefused([refusal_words(error, "delete")]) from None
     audit.record("template.deleted", product_id=product.id, user_id=user_id, name=template.name,
                  language=template.language)
     db.session.delete(template)

@@ -5,6 +5,8 @@ query strings are loaded with get_or_404, so another product's template is a 404
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -15,6 +17,7 @@ from ..models import MANAGER_ROLES, Conversation, MessageTemplate, utcnow
 from ..pages import render_page_or_fragment
 from ..tenancy import current_membership, current_product, get_or_404, require_role
 from . import bp, definition, filling, manage, sending, sync
+from .labels import status_label
 from .status import STATUS_WORDS
 
 STATUSES = ("APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED")
@@ -46,11 +49,16 @@ def index():
 @require_role(*MANAGER_ROLES)
 def sync_now():
     result = sync.sync_product(current_product().id)
-    for problem in result.problems:
-        flash(f"Sync failed for {problem}", "error")
+    for waba_id, error in result.failed.items():
+        flash(_("Sync failed for WhatsApp account %(account)s: %(error)s", account=waba_id, error=error), "error")
     if not result.problems:
-        flash(f"Synced with Meta: {result.templates} template(s)" + (f", {result.removed} removed." if result.removed else "."),
-              "success")
+        if result.removed:
+            flash(ngettext("Synced with Meta: %(num)d template(s), %(removed)d removed.",
+                           "Synced with Meta: %(num)d template(s), %(removed)d removed.", result.templates,
+                           removed=result.removed), "success")
+        else:
+            flash(ngettext("Synced with Meta: %(num)d template(s).", "Synced with Meta: %(num)d template(s).",
+                           result.templates), "success")
     return redirect(url_for(".index"), 303)
 
 
@@ -66,7 +74,8 @@ def create():
         template = manage.create(current_product(), waba_id, draft, current_user.id)
     except manage.TemplateRefused as refused:
         return _create_form(draft, wabas, refused.problems, waba_id), 422
-    flash(f"Template {template.name} ({template.language}) submitted to Meta: it is {template.status.lower()}.", "success")
+    flash(_("Template %(name)s (%(language)s) submitted to Meta: it is %(status)s.", name=template.name,
+            language=template.language, status=status_label(template.status)), "success")
     return redirect(url_for(".show", template_id=template.id), 303)
 
 
@@ -105,7 +114,7 @@ def delete(template_id):
         for problem in refused.problems:
             flash(problem, "error")
         return redirect(url_for(".show", template_id=template_id), 303)
-    flash(f"Template {name} deleted at Meta.", "success")
+    flash(_("Template %(name)s deleted at Meta.", name=name), "success")
     return redirect(url_for(".index"), 303)
 
 
@@ -155,7 +164,7 @@ def new_conversation():
         return render_page_or_fragment("message_templates/new_conversation.html", "message_templates/_new_conversation.html",
                                        **context)
     if account is None or template is None:
-        context["error"] = "Choose a number and an approved template of its WhatsApp account."
+        context["error"] = _("Choose a number and an approved template of its WhatsApp account.")
         return render_template("message_templates/new_conversation.html", **context), 422
     try:
         conv, outcome = sending.start_conversation(account, request.form.get("phone", ""), template, request.form,
@@ -172,7 +181,7 @@ def _template_arg(required: bool = True) -> MessageTemplate | None:
     raw = request.values.get("template_id") or ""
     if not raw:
         if required:
-            abort(400, "Choose a template.")
+            abort(400, _("Choose a template."))
         return None
     return get_or_404(MessageTemplate, raw)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import db
@@ -17,6 +18,7 @@ from ..inbox import sending as inbox_sending
 from ..inbox.sending import SendRefused
 from ..models import OUTBOUND, Contact, Conversation, Message, MessageTemplate, WhatsAppAccount, utcnow
 from .filling import FillError, clean_values, render, send_components
+from .labels import status_label
 
 E164 = re.compile(r"\+[1-9]\d{6,14}")
 
@@ -24,9 +26,11 @@ E164 = re.compile(r"\+[1-9]\d{6,14}")
 def sendable(template: MessageTemplate, account: WhatsAppAccount) -> None:
     """SendRefused unless the template can go out from this number."""
     if template.business_account_id != account.business_account_id:
-        raise SendRefused("This template belongs to another WhatsApp account than this conversation's number.", "invalid")
+        raise SendRefused(_("This template belongs to another WhatsApp account than this conversation's number."),
+                          "invalid")
     if not template.approved:
-        raise SendRefused(f"Only approved templates can be sent; this one is {template.status.lower()}.", "invalid")
+        raise SendRefused(_("Only approved templates can be sent; this one is %(status)s.",
+                            status=status_label(template.status)), "invalid")
 
 
 def prepare(template: MessageTemplate, form) -> tuple[dict, str]:
@@ -54,8 +58,8 @@ def e164_digits(raw: str) -> str:
     """The WhatsApp id of an E.164 number (+ and 7 to 15 digits, spaces and dashes allowed)."""
     compact = re.sub(r"[\s\-().]", "", raw or "")
     if not E164.fullmatch(compact):
-        raise SendRefused("Enter the phone number in international format: + then the country code and number, "
-                          "e.g. +15551230001.", "invalid")
+        raise SendRefused(_("Enter the phone number in international format: + then the country code and number, "
+                            "e.g. +15551230001."), "invalid")
     return compact[1:]
 
 

@@ -20,6 +20,7 @@ Payloads, from Meta's webhook references
 """
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from ..extensions import db
@@ -29,15 +30,15 @@ FIELDS = ("message_template_status_update", "message_template_quality_update",
           "message_template_components_update", "template_category_update")
 # What the template page says about a status, besides Meta's reason.
 STATUS_WORDS = {
-    "APPROVED": "Approved: it can be sent.",
-    "PENDING": "Waiting for Meta's review.",
-    "REJECTED": "Rejected by Meta.",
-    "PAUSED": "Paused by Meta after poor feedback from customers; it cannot be sent for now.",
-    "DISABLED": "Disabled by Meta; it can no longer be sent.",
-    "IN_APPEAL": "Under appeal at Meta.",
-    "PENDING_DELETION": "Being deleted at Meta.",
-    "ARCHIVED": "Archived.",
-    "LIMIT_EXCEEDED": "Meta's template limit is exceeded.",
+    "APPROVED": _l("Approved: it can be sent."),
+    "PENDING": _l("Waiting for Meta's review."),
+    "REJECTED": _l("Rejected by Meta."),
+    "PAUSED": _l("Paused by Meta after poor feedback from customers; it cannot be sent for now."),
+    "DISABLED": _l("Disabled by Meta; it can no longer be sent."),
+    "IN_APPEAL": _l("Under appeal at Meta."),
+    "PENDING_DELETION": _l("Being deleted at Meta."),
+    "ARCHIVED": _l("Archived."),
+    "LIMIT_EXCEEDED": _l("Meta's template limit is exceeded."),
 }
 
 

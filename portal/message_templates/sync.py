@@ -30,7 +30,8 @@ MAX_PAGES = 200  # 20,000 templates: far above Meta's per-WABA limit; stops a pa
 class SyncResult:
     templates: int = 0  # kept after the sync
     removed: int = 0
-    problems: list[str] = field(default_factory=list)  # per WABA, in words
+    problems: list[str] = field(default_factory=list)  # per WABA, in words (English: logs and CLI)
+    failed: dict[str, str] = field(default_factory=dict)  # WABA id -> Meta's error, for the page's own words
 
 
 def product_wabas(product_id: uuid.UUID) -> dict[str, WhatsAppAccount]:
@@ -74,6 +75,7 @@ def sync_product(product_id: uuid.UUID) -> SyncResult:
                 listing = fetch_all(account)
             except GraphError as error:
                 result.problems.append(f"WhatsApp account {waba_id}: {error}")
+                result.failed[waba_id] = str(error)
                 log.info("template sync of WABA %s failed: code=%s kind=%s", waba_id, error.code, error.kind)
                 continue
             kept, removed = store_listing(product_id, waba_id, listing)
