@@ -5,11 +5,13 @@ import logging
 from contextlib import suppress
 
 from flask import g, jsonify, render_template, request
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db, login
+from .labels import N_
 from .pages import is_fragment_request
 
 log = logging.getLogger(__name__)
@@ -17,6 +19,33 @@ log = logging.getLogger(__name__)
 # Routes called by machines (Meta, load balancers) answer JSON.
 API_PREFIX = "/api/"
 MACHINE_PREFIXES = ("/webhook", "/meta/", "/healthz", "/readyz")
+
+# Werkzeug's names and descriptions of the errors people meet, for the catalog: pages show them translated
+# (`gettext(text)`, the text itself when the catalog has none); JSON answers keep them in English.
+HTTP_TEXTS = (
+    N_("Bad Request"), N_("The browser (or proxy) sent a request that this server could not understand."),
+    N_("Unauthorized"),
+    N_("The server could not verify that you are authorized to access the URL requested. You either supplied the "
+       "wrong credentials (e.g. a bad password), or your browser doesn't understand how to supply the credentials "
+       "required."),
+    N_("Forbidden"),
+    N_("You don't have the permission to access the requested resource. It is either read-protected or not "
+       "readable by the server."),
+    N_("Not Found"),
+    N_("The requested URL was not found on the server. If you entered the URL manually please check your spelling "
+       "and try again."),
+    N_("Method Not Allowed"), N_("The method is not allowed for the requested URL."),
+    N_("Request Entity Too Large"), N_("The data value transmitted exceeds the capacity limit."),
+    N_("Too Many Requests"), N_("This user has exceeded an allotted request count. Try again later."),
+    N_("Internal Server Error"),
+    N_("The server encountered an internal error and was unable to complete your request. Either the server is "
+       "overloaded or there is an error in the application."),
+    N_("Service Unavailable"),
+    N_("Form expired"),
+    N_("The form was missing its security token or it expired. Reload the page and try again."),
+    N_("The portal cannot reach its database right now. Try again in a moment."),
+    N_("Something went wrong on our side. It has been logged; please try again."),
+)
 
 
 def wants_json() -> bool:
@@ -34,7 +63,12 @@ def render_error(code: int, title: str, message: str):
     if wants_json():
         return jsonify(error={"code": code, "title": title, "message": message}), code
     template = "errors/_error.html" if is_fragment_request() else "errors/error.html"
-    return render_template(template, code=code, title=title, message=message), code
+    return render_template(template, code=code, title=_shown(title), message=_shown(message)), code
+
+
+def _shown(text: str) -> str:
+    """A page's text in the reader's language when the catalog has it (werkzeug's and ours above)."""
+    return gettext(text) if text else text
 
 
 def init_app(app):

@@ -9,6 +9,7 @@ import hashlib
 import secrets
 
 from ..extensions import db
+from ..labels import N_
 from ..models import ApiKey, utcnow
 
 KEY_PREFIX = "mst_"
@@ -23,7 +24,7 @@ def create_key(product_id, name: str, user_id=None) -> tuple[ApiKey, str]:
     """Add a key of `product_id` to the session; returns it and the key (the only time it exists in clear)."""
     name = (name or "").strip()
     if not name or len(name) > 120:
-        raise ValueError("Give the key a name of 1 to 120 characters (what uses it).")
+        raise ValueError(N_("Give the key a name of 1 to 120 characters (what uses it)."))  # translated on the page
     visible = secrets.token_hex(4)
     key = f"{KEY_PREFIX}{visible}_{secrets.token_urlsafe(32)}"
     api_key = ApiKey(product_id=product_id, name=name, prefix=f"{KEY_PREFIX}{visible}", key_hash=hash_key(key),

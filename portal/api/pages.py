@@ -3,6 +3,7 @@ last use) and revoke keys. Agents do not see keys at all."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -32,7 +33,7 @@ def create():
     try:
         api_key, key = create_key(current_product().id, request.form.get("name", ""), current_user.id)
     except ValueError as error:
-        return _page(error=str(error), status=422)
+        return _page(error=_(str(error)), status=422)
     db.session.flush()
     audit.record("api_key.created", product_id=api_key.product_id, key_id=str(api_key.id), name=api_key.name)
     db.session.commit()
@@ -47,5 +48,5 @@ def revoke_key(api_key_id):
     revoke(api_key)
     audit.record("api_key.revoked", product_id=api_key.product_id, key_id=str(api_key.id), name=api_key.name)
     db.session.commit()
-    flash(f"Key {api_key.prefix}… revoked: it stops working at once.", "success")
+    flash(_("Key %(prefix)s… revoked: it stops working at once.", prefix=api_key.prefix), "success")
     return redirect(url_for(".index"), 303)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import secrets
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user
 
 from ..extensions import limiter
@@ -31,7 +32,7 @@ def invitation():
             links.accept(invite, current_user)
         else:
             if request.form.get("password") != request.form.get("confirm"):
-                raise links.LinkError("The two passwords differ.")
+                raise links.LinkError(_("The two passwords differ."))
             user = links.sign_up(invite, request.form.get("email", ""), request.form.get("password", ""))
             fresh_session()  # a fresh session at login, as the login form does
             login_user(user)
@@ -40,7 +41,7 @@ def invitation():
         flash(str(error), "error")
         return render_template("auth/invitation.html", invite=invite, secret=secret,
                                email=request.form.get("email", "")), 422
-    flash(f"Welcome to {invite.product.name}.", "success")
+    flash(_("Welcome to %(product)s.", product=invite.product.name), "success")
     return redirect(url_for("product.home", product_id=invite.product_id))
 
 
@@ -50,8 +51,8 @@ def forgot_password():
     if request.method == "POST":
         links.request_reset(request.form.get("email"))
         # The same answer whether or not the address has an account.
-        flash("If an account uses that address, a reset link is on its way. It works once, for "
-              f"{current_app.config['PASSWORD_RESET_MINUTES']} minutes.", "info")
+        flash(_("If an account uses that address, a reset link is on its way. It works once, for %(num)d minutes.",
+                num=current_app.config["PASSWORD_RESET_MINUTES"]), "info")
         return redirect(url_for("auth.login"), 303)
     return render_template("auth/forgot.html")
 
@@ -67,11 +68,11 @@ def reset_password():
     if request.method == "POST":
         try:
             if request.form.get("password") != request.form.get("confirm"):
-                raise links.LinkError("The two passwords differ.")
+                raise links.LinkError(_("The two passwords differ."))
             links.reset_password(reset, request.form.get("password", ""))
         except links.LinkError as error:
             flash(str(error), "error")
             return render_template("auth/reset.html", secret=secret), 422
-        flash("Your password is changed. Log in with the new one.", "success")
+        flash(_("Your password is changed. Log in with the new one."), "success")
         return redirect(url_for("auth.login"), 303)
     return render_template("auth/reset.html", secret=secret)

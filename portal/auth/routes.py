@@ -6,6 +6,7 @@ import uuid
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db, limiter, login
@@ -68,7 +69,7 @@ def login_view():
         if user is None:
             User.check_no_password(form.password.data)  # as slow as a wrong password: no telling who has an account
         if user is None or not user.check_password(form.password.data):
-            flash("Wrong email or password.", "error")
+            flash(_("Wrong email or password."), "error")
             return render_template("auth/login.html", form=form), 401
         # A fresh session at login: nothing set before it survives (no fixation).
         fresh_session()
@@ -90,5 +91,5 @@ def logout():
     db.session.commit()
     logout_user()
     fresh_session()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))

@@ -12,6 +12,7 @@ import secrets
 import uuid
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 
 from ..extensions import db
@@ -54,25 +55,25 @@ def consume_attempt(state: str | None, user_id: uuid.UUID | None, session_id: st
     Called with no product in scope: the attempt tells which product it is for.
     """
     if not state or len(state) > MAX_STATE_LENGTH:
-        raise StateError("missing", "The answer from Meta carried no valid sign-in state. "
-                                      "Start again from your product's dashboard.")
+        raise StateError("missing", _("The answer from Meta carried no valid sign-in state. "
+                                      "Start again from your product's dashboard."))
     attempt = db.session.execute(
         select(ConnectAttempt).where(ConnectAttempt.state_hash == state_hash(state))
     ).scalar_one_or_none()
     if attempt is None:
-        raise StateError("unknown", "This sign-in link is not known. Start again from your product's dashboard.")
+        raise StateError("unknown", _("This sign-in link is not known. Start again from your product's dashboard."))
     if user_id is None:
-        raise StateError("logged_out", "You are no longer logged in, so this sign-in cannot be finished. "
-                                       "Log in and start again from your product's dashboard.")
+        raise StateError("logged_out", _("You are no longer logged in, so this sign-in cannot be finished. "
+                                         "Log in and start again from your product's dashboard."))
     if attempt.user_id != user_id or not session_id or attempt.session_id != session_id:
-        raise StateError("foreign", "This sign-in was started by another user or in another browser session. "
-                                    "Start again from your product's dashboard.")
+        raise StateError("foreign", _("This sign-in was started by another user or in another browser session. "
+                                      "Start again from your product's dashboard."))
     if attempt.used_at is not None:
-        raise StateError("used", "This sign-in link has already been used. Start again from your product's dashboard.")
+        raise StateError("used", _("This sign-in link has already been used. Start again from your product's dashboard."))
     now = utcnow()
     if attempt.expires_at <= now:
-        raise StateError("expired", "This sign-in link expired (they last 10 minutes). "
-                                    "Start again from your product's dashboard.")
+        raise StateError("expired", _("This sign-in link expired (they last 10 minutes). "
+                                      "Start again from your product's dashboard."))
     # Conditional update: of two concurrent callbacks with the same state, one wins.
     result = db.session.execute(
         update(ConnectAttempt)
@@ -82,5 +83,5 @@ def consume_attempt(state: str | None, user_id: uuid.UUID | None, session_id: st
     )
     db.session.commit()
     if result.rowcount != 1:
-        raise StateError("used", "This sign-in link has already been used. Start again from your product's dashboard.")
+        raise StateError("used", _("This sign-in link has already been used. Start again from your product's dashboard."))
     return attempt

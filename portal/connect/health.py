@@ -22,6 +22,7 @@ from ..jobs import crontab, enqueue, job, periodic
 from ..meta import discovery
 from ..meta.graph import GraphError
 from ..models import CONNECTED, NEEDS_RECONNECT, WhatsAppAccount, utcnow
+from ..labels import N_
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +55,17 @@ def check_product(product_id) -> None:
 def _check_grant(token: str, accounts: list[WhatsAppAccount]) -> None:
     now = utcnow()
     if not token:
-        return _needs_reconnect(accounts, "No token is stored: connect again.")
+        return _needs_reconnect(accounts, N_("No token is stored: connect again."))
     try:
         info = discovery.debug_token(token)
     except GraphError as error:
         if error.token_invalid:
-            return _needs_reconnect(accounts, "Meta refused the token.")
+            return _needs_reconnect(accounts, N_("Meta refused the token."))
         raise MetaUnreachable(f"debug_token: {error.kind} {error.code}") from None
     if not info.is_valid or info.app_id != str(current_app.config["META_APP_ID"]):
-        return _needs_reconnect(accounts, "Meta says the token is no longer valid.")
+        return _needs_reconnect(accounts, N_("Meta says the token is no longer valid."))
     if info.expires_at is not None and info.expires_at <= now:
-        return _needs_reconnect(accounts, "The token has expired.")
+        return _needs_reconnect(accounts, N_("The token has expired."))
     for account in accounts:
         account.last_checked_at = now
         if info.expires_at_given:
@@ -81,7 +82,7 @@ def _check_subscription(token: str, waba_id: str, accounts: list[WhatsAppAccount
         discovery.subscribe_app(token, waba_id)
     except GraphError as error:
         if error.token_invalid or discovery.is_permission_error(error):
-            return _needs_reconnect(accounts, "Webhooks are no longer subscribed and could not be again: reconnect.")
+            return _needs_reconnect(accounts, N_("Webhooks are no longer subscribed and could not be again: reconnect."))
         raise MetaUnreachable(f"subscribed_apps: {error.kind} {error.code}") from None
     for account in accounts:
         account.webhooks_subscribed_at = utcnow()

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -25,14 +27,14 @@ from ..models import CONNECTED, WhatsAppAccount, utcnow
 
 log = logging.getLogger(__name__)
 
-STEPS = {
-    "exchange": "Exchanging Meta's authorization code for a token",
-    "long_lived": "Making the token long-lived",
-    "debug": "Checking the token with Meta (debug_token)",
-    "businesses": "Finding your WhatsApp Business Accounts",
-    "waba": "Reading the WhatsApp Business Account {waba_id}",
-    "phone_numbers": "Reading the phone numbers of WhatsApp Business Account {waba_id}",
-    "subscribe": "Subscribing the app to the webhooks of WhatsApp Business Account {waba_id}",
+STEPS = {  # shown to people on the failure page (translated when the error is made, in the callback's request)
+    "exchange": _l("Exchanging Meta's authorization code for a token"),
+    "long_lived": _l("Making the token long-lived"),
+    "debug": _l("Checking the token with Meta (debug_token)"),
+    "businesses": _l("Finding your WhatsApp Business Accounts"),
+    "waba": _l("Reading the WhatsApp Business Account %(waba_id)s"),
+    "phone_numbers": _l("Reading the phone numbers of WhatsApp Business Account %(waba_id)s"),
+    "subscribe": _l("Subscribing the app to the webhooks of WhatsApp Business Account %(waba_id)s"),
 }
 
 
@@ -42,7 +44,7 @@ class ConnectError(Exception):
     def __init__(self, step: str, message: str, fbtrace_id: str | None = None, **labels):
         super().__init__(message)
         self.step = step
-        self.step_label = STEPS[step].format(**labels)
+        self.step_label = str(STEPS[step]) % labels if labels else str(STEPS[step])
         self.message = message
         self.fbtrace_id = fbtrace_id
 
@@ -116,9 +118,9 @@ def obtain_token(code: str, redirect_uri: str, embedded_signup: bool) -> Grant:
     with step("debug", token):
         info = discovery.debug_token(token)
     if not info.is_valid:
-        raise ConnectError("debug", "Meta says the token it just issued is not valid.")
+        raise ConnectError("debug", _("Meta says the token it just issued is not valid."))
     if info.app_id != str(current_app.config["META_APP_ID"]):
-        raise ConnectError("debug", "The token was issued to a different Meta app.")
+        raise ConnectError("debug", _("The token was issued to a different Meta app."))
     expires_at = info.expires_at if info.expires_at_given else discovery.expiry_from_seconds(expires_in)
     return Grant(token=token, info=info, expires_at=expires_at)
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import or_, select
 
@@ -24,6 +27,13 @@ class SharedLink:
     value: str
     other_products: int
     names_you_know: list[str] = field(default_factory=list)
+
+    @property
+    def kind_label(self) -> str:
+        return str(KIND_LABELS.get(self.kind, self.kind))
+
+
+KIND_LABELS = {"Meta user": _l("Meta user"), "WhatsApp Business Account": _l("WhatsApp Business Account")}
 
 
 def shared_links() -> list[SharedLink]:
@@ -60,8 +70,8 @@ def shared_links() -> list[SharedLink]:
 
 def warning_text(links: list[SharedLink]) -> str:
     """One paragraph for a flash at connect time."""
-    parts = [f"the same {link.kind} as {link.other_products} other product{'s' if link.other_products != 1 else ''}"
-             for link in links]
-    return ("This product is now linked through " + "; ".join(parts) + ". If Meta restricts that user or "
-            "account, every product linked through it can lose WhatsApp at once. Connect each product with "
-            "its own Meta user and business to keep them apart.")
+    parts = [ngettext("the same %(kind)s as %(num)d other product", "the same %(kind)s as %(num)d other products",
+                      link.other_products, kind=link.kind_label) for link in links]
+    return _("This product is now linked through %(links)s. If Meta restricts that user or account, every product "
+             "linked through it can lose WhatsApp at once. Connect each product with its own Meta user and business "
+             "to keep them apart.", links="; ".join(parts))

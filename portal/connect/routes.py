@@ -5,6 +5,8 @@ import logging
 import secrets
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import audit, signals
@@ -21,8 +23,8 @@ from .status import check_account, disconnect_account
 log = logging.getLogger(__name__)
 
 REFUSALS = {
-    "user_denied": "You cancelled the Meta dialog, so nothing was linked.",
-    "access_denied": "Meta did not grant access, so nothing was linked.",
+    "user_denied": _l("You cancelled the Meta dialog, so nothing was linked."),
+    "access_denied": _l("Meta did not grant access, so nothing was linked."),
 }
 
 
@@ -59,23 +61,23 @@ def callback():
         )
     except StateError as error:
         log.info("meta callback refused: state %s", error.reason)
-        return _page("connect/problem.html", 400, title="This sign-in cannot be used", message=error.message)
+        return _page("connect/problem.html", 400, title=_("This sign-in cannot be used"), message=error.message)
 
     membership = enter_product_as_member(attempt.product_id)
     if membership is None:
-        return _page("connect/problem.html", 404, title="Not Found", message="That product does not exist.")
+        return _page("connect/problem.html", 404, title=_("Not Found"), message=_("That product does not exist."))
     if not membership.can_manage:
-        return _page("connect/problem.html", 403, title="Forbidden",
-                     message="Only owners and admins of the product can connect it to Meta.")
+        return _page("connect/problem.html", 403, title=_("Forbidden"),
+                     message=_("Only owners and admins of the product can connect it to Meta."))
 
     if request.args.get("error"):
         reason = request.args.get("error_reason") or request.args.get("error")
-        flash(REFUSALS.get(reason, "Meta did not complete the connection, so nothing was linked. You can try again."),
+        flash(str(REFUSALS.get(reason, _("Meta did not complete the connection, so nothing was linked. You can try again."))),
               "warning")
         return redirect(url_for("product.dashboard"))
     code = request.args.get("code")
     if not code or len(code) > 2048:
-        return _problem(400, "Meta sent no authorization code", "Nothing was linked. Start again with Connect with Meta.")
+        return _problem(400, _("Meta sent no authorization code"), _("Nothing was linked. Start again with Connect with Meta."))
     return _link(code, attempt.embedded_signup)
 
 
@@ -87,32 +89,34 @@ def _link(code: str, embedded_signup: bool):
         return _page("connect/failed.html", 502, error=error)
     except MissingWhatsAppAccess:
         return _problem(
-            403, "No WhatsApp Business Account was shared",
-            "Meta's answer gives this portal no WhatsApp Business Account. Connect again and, in Meta's dialog, "
-            "allow the permission whatsapp_business_management and select your WhatsApp Business Account. "
-            "Nothing was linked.",
+            403, _("No WhatsApp Business Account was shared"),
+            _("Meta's answer gives this portal no WhatsApp Business Account. Connect again and, in Meta's dialog, "
+              "allow the permission whatsapp_business_management and select your WhatsApp Business Account. "
+              "Nothing was linked."),
         )
     except NoPhoneNumbers:
         return _problem(
-            409, "No phone number to link",
-            "The WhatsApp Business Account you shared has no phone number yet. Add one in WhatsApp Manager, "
-            "then connect again. Nothing was linked.",
+            409, _("No phone number to link"),
+            _("The WhatsApp Business Account you shared has no phone number yet. Add one in WhatsApp Manager, "
+              "then connect again. Nothing was linked."),
         )
     except NumberTaken as error:
         audit.record("meta.connect_refused", product_id=product.id, reason="number linked to another product",
                      numbers=", ".join(error.phone_numbers))
         db.session.commit()
         return _problem(
-            409, "Number already linked elsewhere",
-            f"{', '.join(error.phone_numbers)} is already linked to another product in this portal. "
-            "A number can belong to one product only; it must be disconnected there first. Nothing was linked.",
+            409, _("Number already linked elsewhere"),
+            _("%(numbers)s is already linked to another product in this portal. "
+              "A number can belong to one product only; it must be disconnected there first. Nothing was linked.",
+              numbers=", ".join(error.phone_numbers)),
         )
     _announce(product.id, linked.phone_number_ids)
     described = ", ".join(
         f"{n.display_phone_number or n.phone_number_id}" + (f" ({n.verified_name})" if n.verified_name else "")
         for n in linked.numbers
     )
-    flash(f"{'Reconnected' if linked.reconnected else 'Linked'} to Meta: {described}.", "success")
+    flash(_("Reconnected to Meta: %(numbers)s.", numbers=described) if linked.reconnected
+          else _("Linked to Meta: %(numbers)s.", numbers=described), "success")
     shared = overlap.shared_links()
     if shared:
         flash(overlap.warning_text(shared), "warning")

@@ -6,10 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from .. import audit
 from ..extensions import db
+from ..labels import N_
 from ..meta import discovery
 from ..meta.graph import GraphError
 from ..models import CONNECTED, WhatsAppAccount, utcnow
@@ -45,16 +48,18 @@ def connection_status() -> ConnectionStatus:
 def expiry_text(expires_at: datetime | None, now: datetime | None = None) -> str:
     """ "never", "expired", "expires in 12 days" ... for people."""
     if expires_at is None:
-        return "never"
+        return _("never")
     left = expires_at - (now or utcnow())
     seconds = int(left.total_seconds())
     if seconds <= 0:
-        return "expired"
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = seconds // size
-            return f"expires in {count} {unit}{'' if count == 1 else 's'}"
-    return "expires in less than a minute"
+        return _("expired")
+    if seconds >= 86400:
+        return ngettext("expires in %(num)d day", "expires in %(num)d days", seconds // 86400)
+    if seconds >= 3600:
+        return ngettext("expires in %(num)d hour", "expires in %(num)d hours", seconds // 3600)
+    if seconds >= 60:
+        return ngettext("expires in %(num)d minute", "expires in %(num)d minutes", seconds // 60)
+    return _("expires in less than a minute")
 
 
 def check_account(account: WhatsAppAccount) -> Notice:
@@ -62,40 +67,43 @@ def check_account(account: WhatsAppAccount) -> Notice:
     label = account.phone_number or account.phone_number_id
     token = account.access_token
     if not token:
-        account.mark_needs_reconnect("No token is stored: connect again.")
+        account.mark_needs_reconnect(N_("No token is stored: connect again."))
         db.session.commit()
-        return Notice("warning", f"{label} has no token: reconnect it.")
+        return Notice("warning", _("%(number)s has no token: reconnect it.", number=label))
     try:
         info = discovery.debug_token(token)
     except GraphError as error:
         log.info("check debug_token failed: kind=%s code=%s", error.kind, error.code)
-        return Notice("error", f"Could not check {label} with Meta ({error}). Nothing changed; try again.")
+        return Notice("error", _("Could not check %(number)s with Meta (%(error)s). Nothing changed; try again.",
+                                  number=label, error=error))
     now = utcnow()
     account.last_checked_at = now
     if not info.is_valid or info.app_id != str(current_app.config["META_APP_ID"]):
-        account.mark_needs_reconnect("Meta says the token is no longer valid.")
+        account.mark_needs_reconnect(N_("Meta says the token is no longer valid."))
         db.session.commit()
-        return Notice("warning", f"Meta says the token of {label} is no longer valid: reconnect.")
+        return Notice("warning", _("Meta says the token of %(number)s is no longer valid: reconnect.", number=label))
     if info.expires_at_given:
         account.token_expires_at = info.expires_at
     try:
         numbers = discovery.phone_numbers(token, account.business_account_id)
     except GraphError as error:
         if error.token_invalid:
-            account.mark_needs_reconnect("Meta refused the token.")
+            account.mark_needs_reconnect(N_("Meta refused the token."))
             db.session.commit()
-            return Notice("warning", f"Meta refused the token of {label}: reconnect.")
+            return Notice("warning", _("Meta refused the token of %(number)s: reconnect.", number=label))
         db.session.commit()
-        return Notice("error", f"The token of {label} is valid, but its numbers could not be read ({error}). Try again.")
+        return Notice("error", _("The token of %(number)s is valid, but its numbers could not be read (%(error)s). Try again.",
+                                  number=label, error=error))
     _refresh_numbers(numbers)
     if account.phone_number_id not in {n.phone_number_id for n in numbers}:
-        account.mark_needs_reconnect("The number is no longer in its WhatsApp Business Account.")
+        account.mark_needs_reconnect(N_("The number is no longer in its WhatsApp Business Account."))
         db.session.commit()
-        return Notice("warning", f"{label} is no longer in its WhatsApp Business Account.")
+        return Notice("warning", _("%(number)s is no longer in its WhatsApp Business Account.", number=label))
     account.status = CONNECTED
     account.status_reason = None
     db.session.commit()
-    return Notice("success", f"{account.phone_number or label} checked: token valid, {expiry_text(account.token_expires_at)}.")
+    return Notice("success", _("%(number)s checked: token valid, %(expiry)s.", number=account.phone_number or label,
+                               expiry=expiry_text(account.token_expires_at)))
 
 
 def _refresh_numbers(numbers: list[discovery.PhoneNumber]) -> None:
@@ -131,7 +139,7 @@ def disconnect_account(account: WhatsAppAccount) -> Notice:
     )
     db.session.delete(account)
     db.session.commit()
-    return Notice("success", f"{label} is disconnected. Its message history is kept.")
+    return Notice("success", _("%(number)s is disconnected. Its message history is kept.", number=label))
 
 
 def _account_still_used(account: WhatsAppAccount) -> bool:

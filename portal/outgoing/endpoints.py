@@ -1,6 +1,7 @@
 """Adding, pausing and resuming a product's endpoints (used by the pages and the CLI)."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import db
@@ -25,7 +26,7 @@ def add_endpoint(product_id, url: str, event_types, description: str | None = No
     chosen = sorted(set(event_types or ()))
     unknown = [t for t in chosen if t not in EVENT_TYPES]
     if unknown or not chosen:
-        raise EndpointError("Choose at least one event among: " + ", ".join(EVENT_TYPES) + ".")
+        raise EndpointError(_("Choose at least one event among: %(events)s.", events=", ".join(EVENT_TYPES)))
     endpoint = OutgoingEndpoint(product_id=product_id, url=url, secret=new_secret(), events=chosen,
                                 description=(description or "").strip()[:200] or None)
     db.session.add(endpoint)

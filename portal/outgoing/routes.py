@@ -3,6 +3,8 @@ of each with "resend", remove, and resume a paused one. Owners and admins only."
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from .. import audit
@@ -62,11 +64,11 @@ def resend_delivery(endpoint_id, delivery_id):
     if delivery.endpoint_id != hook.id:
         abort(404)
     if hook.paused_at is not None:
-        flash("Resume the endpoint first: it is paused.", "error")
+        flash(_("Resume the endpoint first: it is paused."), "error")
         return redirect(url_for(".endpoint", endpoint_id=hook.id), 303)
     resend(delivery)
     db.session.commit()
-    flash("Sent again (same event id).", "success")
+    flash(_("Sent again (same event id)."), "success")
     return redirect(url_for(".endpoint", endpoint_id=hook.id), 303)
 
 
@@ -77,7 +79,8 @@ def resume_endpoint(endpoint_id):
     waiting = resume(hook)
     audit.record("outgoing.endpoint_resumed", product_id=hook.product_id, endpoint_id=str(hook.id))
     db.session.commit()
-    flash(f"Endpoint resumed; {waiting} waiting event(s) are being sent.", "success")
+    flash(ngettext("Endpoint resumed; %(num)d waiting event is being sent.",
+                   "Endpoint resumed; %(num)d waiting events are being sent.", waiting), "success")
     return redirect(url_for(".endpoint", endpoint_id=hook.id), 303)
 
 
@@ -88,5 +91,5 @@ def delete(endpoint_id):
     audit.record("outgoing.endpoint_removed", product_id=hook.product_id, endpoint_id=str(hook.id), url=hook.url)
     db.session.delete(hook)
     db.session.commit()
-    flash("Endpoint removed.", "success")
+    flash(_("Endpoint removed."), "success")
     return redirect(url_for(".index"), 303)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import current_app
+from flask_babel import gettext as _
 
 
 class UnsafeDestination(ValueError):
@@ -31,20 +32,20 @@ class Destination:
 def check_url(url: str) -> tuple[str, str, int, str]:
     """The URL's scheme, host, port and path, if its form is allowed here (no resolving)."""
     if not isinstance(url, str) or len(url) > 2048:
-        raise UnsafeDestination("The URL must be at most 2048 characters.")
+        raise UnsafeDestination(_("The URL must be at most 2048 characters."))
     try:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError:
-        raise UnsafeDestination("This is not a valid URL.") from None
+        raise UnsafeDestination(_("This is not a valid URL.")) from None
     allowed = ("https",) if current_app.config["PORTAL_ENV"] == "production" else ("https", "http")
     if parts.scheme not in allowed:
-        raise UnsafeDestination("The URL must start with https://." if allowed == ("https",)
-                                else "The URL must start with https:// or http://.")
+        raise UnsafeDestination(_("The URL must start with https://.") if allowed == ("https",)
+                                else _("The URL must start with https:// or http://."))
     if not parts.hostname:
-        raise UnsafeDestination("The URL has no host name.")
+        raise UnsafeDestination(_("The URL has no host name."))
     if parts.username or parts.password:
-        raise UnsafeDestination("The URL may not hold a user name or password; the signature authenticates.")
+        raise UnsafeDestination(_("The URL may not hold a user name or password; the signature authenticates."))
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), path
 

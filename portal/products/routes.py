@@ -95,7 +95,7 @@ def add_member_view():
     always goes through the link, which its owner accepts."""
     form = AddMemberForm()
     if not form.validate_on_submit():
-        flash("Choose a role (and, if you like, the person's email).", "error")
+        flash(_("Choose a role (and, if you like, the person's email)."), "error")
         return _members_page(400)
     try:
         check_grant(current_membership(), form.role.data)  # issue 19: nobody invites above their own role
@@ -115,7 +115,7 @@ def revoke_invitation(invitation_id):
         invitation.revoked_at = utcnow()
         audit.record("member.invitation_revoked", product_id=invitation.product_id, email=invitation.email or "(link)")
         db.session.commit()
-    flash("Invitation withdrawn: its link no longer works.", "success")
+    flash(_("Invitation withdrawn: its link no longer works."), "success")
     return redirect(url_for(".members"), 303)
 
 
@@ -125,8 +125,8 @@ def change_role_view(membership_id):
     membership = get_or_404(Membership, membership_id)
     form = RoleForm()
     if not form.validate_on_submit():
-        abort(400, "Choose one of the roles.")
-    return _apply(lambda: change_role(membership, form.role.data, actor=current_membership()), "Role changed.")
+        abort(400, _("Choose one of the roles."))
+    return _apply(lambda: change_role(membership, form.role.data, actor=current_membership()), _("Role changed."))
 
 
 @product_bp.route("/members/<uuid:membership_id>/remove", methods=["GET"])
@@ -142,7 +142,7 @@ def confirm_remove_member(membership_id):
 def remove_member_view(membership_id):
     # The button posts only its CSRF token, which CSRFProtect checked before this view.
     membership = get_or_404(Membership, membership_id)
-    return _apply(lambda: remove_member(membership, actor=current_membership()), "Member removed.")
+    return _apply(lambda: remove_member(membership, actor=current_membership()), _("Member removed."))
 
 
 def _apply(change, success: str):

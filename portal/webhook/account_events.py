@@ -12,14 +12,15 @@ from sqlalchemy import select
 from .. import audit
 from . import alerts
 from ..extensions import db
+from ..labels import N_
 from ..models import WhatsAppAccount
 
 # Meta's phone_number_quality_update says FLAGGED / UNFLAGGED; newer payloads may name the rating.
 QUALITY_BY_EVENT = {"FLAGGED": "RED", "UNFLAGGED": "GREEN"}
 QUALITY_RATINGS = ("GREEN", "YELLOW", "RED", "UNKNOWN")
-RECONNECT_EVENTS = {
-    "PARTNER_APP_UNINSTALLED": "The business removed the app from its WhatsApp account: connect again.",
-    "ACCOUNT_DELETED": "Meta reports the WhatsApp account was deleted: connect again.",
+RECONNECT_EVENTS = {  # stored in English, translated where shown (N_ only marks them for the catalog)
+    "PARTNER_APP_UNINSTALLED": N_("The business removed the app from its WhatsApp account: connect again."),
+    "ACCOUNT_DELETED": N_("Meta reports the WhatsApp account was deleted: connect again."),
 }
 
 

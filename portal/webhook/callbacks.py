@@ -16,6 +16,7 @@ from flask import current_app, jsonify, render_template, request, url_for
 from sqlalchemy import select
 
 from .. import audit
+from ..labels import N_
 from ..errors import render_error
 from ..extensions import db
 from ..meta.signatures import SignatureError, parse_signed_request
@@ -23,7 +24,8 @@ from ..models import DataDeletionRequest, WhatsAppAccount
 from ..models.base import utcnow
 from . import bp
 
-DEAUTHORIZED = "The Meta user who connected this number removed the app: connect again."
+# Stored in English, translated where shown (N_ only marks it for the catalog).
+DEAUTHORIZED = N_("The Meta user who connected this number removed the app: connect again.")
 
 
 def _meta_user_id():
