@@ -86,7 +86,7 @@ class _TextOf(HTMLParser):
         for name, value in attrs:
             if name in READ_ATTRIBUTES and value:
                 self.found.append(value)
-            if name == "value" and ("type", "submit") in attrs and value:
+            if tag == "input" and name == "value" and ("type", "submit") in attrs and value:
                 self.found.append(value)
 
     def handle_endtag(self, tag):
