@@ -33,7 +33,7 @@ def controls():
 def review(template_id):
     event = request.form.get("event", "")
     try:
-        _, delivered = sandbox().set_template_status(template_id, event, request.form.get("reason", ""))
+        _template, delivered = sandbox().set_template_status(template_id, event, request.form.get("reason", ""))
     except SandboxInputError as error:
         flash(str(error), "error")
         return redirect(url_for(".controls"))
