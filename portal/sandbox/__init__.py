@@ -7,6 +7,7 @@ PORTAL_ENV is demo or test.
 from __future__ import annotations
 
 from flask import Flask, g, jsonify, request
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
@@ -43,7 +44,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.extensions["sandbox"] = Sandbox(world, dispatcher, app.config)
 
     from . import (api, dialog, graph_media, graph_oauth, graph_profile, graph_send, graph_templates,
-                   graph_whatsapp, phone, template_review)
+                   graph_whatsapp, language, phone, template_review)
+
+    language.init_app(app)  # its pages in English or Spanish; the Graph API's JSON stays Meta's English
 
     csrf = CSRFProtect(app)  # the sandbox's own pages post forms; machine routes are exempt
     for blueprint in (graph_oauth.bp, graph_send.bp, graph_media.bp, graph_templates.bp, graph_profile.bp,
@@ -97,7 +100,7 @@ def _errors(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(error):
-        return "The form expired: go back, reload the page and try again.", 400
+        return _("The form expired: go back, reload the page and try again."), 400
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
+from flask_babel import lazy_gettext as _l
+
 from . import graph_errors, payloads
 from .delivery import Delivery, Dispatcher, signed_request
 from .media import sample_pdf, sample_png, sample_video, sample_voice_note
@@ -28,7 +30,10 @@ MAX_BATCH = 1000  # Meta sends at most 1000 updates per POST
 
 
 class SandboxInputError(ValueError):
-    """A request to the sandbox that makes no sense (unknown number, empty text...); the message says why."""
+    """A request to the sandbox that makes no sense (unknown number, empty text...); the message says why.
+
+    Messages are lazy: a page's flash shows them in the page's language; the JSON API (api.py) and
+    everything outside a request read them in English."""
 
 
 class Sandbox:
@@ -45,13 +50,13 @@ class Sandbox:
     def phone(self, phone_id: str) -> PhoneNumber:
         phone = self.world.phones.get(str(phone_id or "").strip())
         if phone is None:
-            raise SandboxInputError(f"No sandbox number with phone_number_id {phone_id!r}.")
+            raise SandboxInputError(_l("No sandbox number with phone_number_id %(id)r.", id=phone_id))
         return phone
 
     def customer_name(self, wa_id: str) -> str:
         wa_id = str(wa_id or "").strip()
         if not wa_id.isdigit() or not 6 <= len(wa_id) <= 15:
-            raise SandboxInputError("The customer must be a WhatsApp id: 6 to 15 digits, country code first.")
+            raise SandboxInputError(_l("The customer must be a WhatsApp id: 6 to 15 digits, country code first."))
         return self.world.customers.get(wa_id) or f"+{wa_id}"
 
     @property
@@ -73,9 +78,9 @@ class Sandbox:
         if kind == "text":
             text = (text or "").strip()
             if not text:
-                raise SandboxInputError("Type a message first.")
+                raise SandboxInputError(_l("Type a message first."))
             if len(text) > 4096:
-                raise SandboxInputError("A WhatsApp text holds at most 4096 characters.")
+                raise SandboxInputError(_l("A WhatsApp text holds at most 4096 characters."))
             return payloads.text_message(wa_id, wamid, now, text)
         if kind in CUSTOMER_MEDIA:
             message_type, mime_type, sample = CUSTOMER_MEDIA[kind]
@@ -88,16 +93,16 @@ class Sandbox:
             try:
                 lat, lon = float(latitude), float(longitude)
             except (TypeError, ValueError):
-                raise SandboxInputError("Latitude and longitude must be numbers.") from None
+                raise SandboxInputError(_l("Latitude and longitude must be numbers.")) from None
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                raise SandboxInputError("Latitude is -90..90 and longitude -180..180.")
+                raise SandboxInputError(_l("Latitude is -90..90 and longitude -180..180."))
             return payloads.location_message(wa_id, wamid, now, lat, lon, (place or "").strip())
         if kind == "reaction":
             target = self.world.last_message_id(phone.id, wa_id)
             if target is None:
-                raise SandboxInputError("There is no message to react to in this conversation yet.")
+                raise SandboxInputError(_l("There is no message to react to in this conversation yet."))
             return payloads.reaction_message(wa_id, wamid, now, target, (emoji or "").strip()[:8])
-        raise SandboxInputError(f"Unknown message kind {kind!r}: use one of {', '.join(CUSTOMER_KINDS)}.")
+        raise SandboxInputError(_l("Unknown message kind %(kind)r: use one of %(kinds)s.", kind=kind, kinds=", ".join(CUSTOMER_KINDS)))
 
     def customer_writes(self, phone_id: str, wa_id: str, kind: str, **content) -> tuple[dict, Delivery | None]:
         """A customer sends one message to a number; delivered at once (None when the WABA is not subscribed)."""
@@ -116,7 +121,7 @@ class Sandbox:
         self.customer_name(wa_id)
         customer = self.world.customer(phone.id, wa_id)
         if not 1 <= count <= MAX_BATCH:
-            raise SandboxInputError(f"A batch holds 1 to {MAX_BATCH} messages.")
+            raise SandboxInputError(_l("A batch holds 1 to %(max)d messages.", max=MAX_BATCH))
         changes = []
         for number in range(1, count + 1):
             message = self.build_customer_message(phone, wa_id, "text", text=f"Batch message {number} of {count}")
@@ -187,13 +192,13 @@ class Sandbox:
         sends `message_template_status_update` (None when no app is subscribed to its WABA)."""
         event = event.upper()
         if event not in TEMPLATE_EVENTS:
-            raise SandboxInputError(f"The review is one of {', '.join(TEMPLATE_EVENTS)}.")
+            raise SandboxInputError(_l("The review is one of %(events)s.", events=", ".join(TEMPLATE_EVENTS)))
         reason = (reason or "NONE").upper() if event == "REJECTED" else "NONE"
         if event == "REJECTED" and reason not in REJECT_REASONS:
-            raise SandboxInputError(f"A rejection's reason is one of {', '.join(REJECT_REASONS)}.")
+            raise SandboxInputError(_l("A rejection's reason is one of %(reasons)s.", reasons=", ".join(REJECT_REASONS)))
         found = self.world.template_by_id(str(template_id))
         if found is None:
-            raise SandboxInputError(f"No sandbox template {template_id!r}.")
+            raise SandboxInputError(_l("No sandbox template %(id)r.", id=template_id))
         waba_id, template = found
         self.world.set_template_status(waba_id, template.id, event, reason)
         if self.app_id not in self.world.wabas[waba_id].subscribed_apps:
@@ -208,7 +213,7 @@ class Sandbox:
         phone = self.phone(phone_id)
         rating = str(rating or "").upper()
         if rating not in QUALITY_RATINGS:
-            raise SandboxInputError(f"Quality must be one of {', '.join(QUALITY_RATINGS)}.")
+            raise SandboxInputError(_l("Quality must be one of %(ratings)s.", ratings=", ".join(QUALITY_RATINGS)))
         old = self.world.set_quality(phone.id, rating)
         if old == rating:
             return old, None
@@ -222,13 +227,13 @@ class Sandbox:
         try:
             hours = float(hours)
         except (TypeError, ValueError):
-            raise SandboxInputError("hours must be a number") from None
+            raise SandboxInputError(_l("hours must be a number")) from None
         if not 0 <= hours <= 24 * 365:
-            raise SandboxInputError("hours must be from 0 to 8760 (a year)")
+            raise SandboxInputError(_l("hours must be from 0 to 8760 (a year)"))
         try:
             self.world.age_last_inbound(phone.id, str(wa_id or ""), hours)
         except KeyError:
-            raise SandboxInputError("That customer has not written to this number yet.") from None
+            raise SandboxInputError(_l("That customer has not written to this number yet.")) from None
         return self.world.window_open(phone.id, str(wa_id or ""))
 
     def deauthorize_url(self) -> str:
@@ -250,5 +255,5 @@ class Sandbox:
     def business(self, business_id: str):
         business = self.world.businesses.get(str(business_id or ""))
         if business is None:
-            raise SandboxInputError(f"No sandbox business {business_id!r}.")
+            raise SandboxInputError(_l("No sandbox business %(id)r.", id=business_id))
         return business

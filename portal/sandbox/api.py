@@ -6,6 +6,7 @@ CORS preflight, which this API never grants.
 from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, request
+from flask_babel import force_locale
 
 from .actions import SandboxInputError
 from .delivery import Delivery
@@ -29,7 +30,8 @@ def _delivery(delivery: Delivery | None) -> dict:
 
 @bp.errorhandler(SandboxInputError)
 def _bad_input(error):
-    return jsonify(error=str(error)), 400
+    with force_locale("en"):  # the API is for scripts: English whatever the caller's Accept-Language
+        return jsonify(error=str(error)), 400
 
 
 @bp.get("/world")

@@ -11,6 +11,8 @@ import re
 from urllib.parse import urlencode, urlparse
 
 from flask import Blueprint, current_app, redirect, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from .graph_auth import sandbox
 from .world import CONFIG_SCOPES, KNOWN_SCOPES
@@ -18,11 +20,11 @@ from .world import CONFIG_SCOPES, KNOWN_SCOPES
 bp = Blueprint("sandbox_dialog", __name__)
 
 SCOPE_WORDS = {
-    "whatsapp_business_management": "Manage your WhatsApp Business accounts (numbers, templates, webhooks)",
-    "whatsapp_business_messaging": "Send and receive WhatsApp messages on your numbers",
-    "business_management": "Manage your business portfolio",
-    "public_profile": "Your name and profile picture",
-    "email": "Your email address",
+    "whatsapp_business_management": _l("Manage your WhatsApp Business accounts (numbers, templates, webhooks)"),
+    "whatsapp_business_messaging": _l("Send and receive WhatsApp messages on your numbers"),
+    "business_management": _l("Manage your business portfolio"),
+    "public_profile": _l("Your name and profile picture"),
+    "email": _l("Your email address"),
 }
 PASSED_ON = ("client_id", "redirect_uri", "state", "scope", "config_id", "response_type",
              "override_default_response_type")
@@ -41,13 +43,13 @@ def _request_from(source) -> dict:
     """Validate the dialog's parameters; returns them with the scopes to grant."""
     data = {key: (source.get(key) or "").strip() for key in PASSED_ON}
     if data["client_id"] != current_app.config["META_APP_ID"]:
-        raise DialogError("Invalid App ID", "The provided app ID does not look like a valid app ID.")
+        raise DialogError(_("Invalid App ID"), _("The provided app ID does not look like a valid app ID."))
     target = urlparse(data["redirect_uri"])
     if target.scheme not in ("http", "https") or not target.netloc or target.fragment:
-        raise DialogError("URL blocked", "This redirect failed because the redirect URI is not whitelisted in "
-                                         "the app's client OAuth settings.")
+        raise DialogError(_("URL blocked"), _("This redirect failed because the redirect URI is not whitelisted in "
+                                              "the app's client OAuth settings."))
     if data["response_type"] not in ("", "code"):
-        raise DialogError("Unsupported response type", "This sandbox answers response_type=code only.")
+        raise DialogError(_("Unsupported response type"), _("This sandbox answers response_type=code only."))
     if data["config_id"]:
         data["scopes"] = list(CONFIG_SCOPES)
     else:
@@ -55,8 +57,8 @@ def _request_from(source) -> dict:
         scopes = [s for s in re.split(r"[,\s]+", data["scope"]) if s] or ["public_profile"]
         unknown = [s for s in scopes if s not in KNOWN_SCOPES]
         if unknown:
-            raise DialogError("Invalid Scopes", f"Invalid Scopes: {', '.join(unknown)}. This message is only "
-                                                "shown to developers.")
+            raise DialogError(_("Invalid Scopes"), _("Invalid Scopes: %(scopes)s. This message is only shown to "
+                                                     "developers.", scopes=", ".join(unknown)))
         data["scopes"] = list(dict.fromkeys(scopes))
     return data
 
@@ -98,6 +100,6 @@ def decide(version):
         })
     business_id = request.form.get("business_id", "")
     if business_id not in sandbox().world.businesses:
-        return _page(data, error="Choose the business whose WhatsApp accounts you want to share.", status=400)
+        return _page(data, error=_("Choose the business whose WhatsApp accounts you want to share."), status=400)
     code = sandbox().world.issue_code(business_id, data["redirect_uri"], data["scopes"], data["config_id"] or None)
     return _back(data["redirect_uri"], {"code": code, "state": data["state"]})

@@ -13,31 +13,33 @@ from __future__ import annotations
 import hashlib
 import json
 
+from flask_babel import lazy_gettext as _l
+
 from .actions import Sandbox, SandboxInputError
 from .world import PhoneNumber, new_wamid
 
-# kind -> what it is, for the phone page and the CLI's help.
+# kind -> what it is, for the phone page (in the page's language).
 CUSTOMER_KINDS = {
-    "flow": "answers to a WhatsApp Flow (interactive nfm_reply)",
-    "list_reply": "a choice from a list (interactive list_reply)",
-    "button_reply": "a tapped reply button (interactive button_reply)",
-    "call_permission": "an answer to a call permission request",
-    "order": "an order from the catalog",
-    "contacts": "a shared contact card",
-    "changed_number": "a system notice: the customer changed their number",
-    "request_welcome": "the customer opened the chat for the first time",
-    "edit": "the customer edits their last message",
-    "revoke": "the customer deletes their last message",
-    "unreact": "the customer removes their reaction",
-    "ad": "a text that came from a click-to-WhatsApp ad",
-    "group": "a text written in a group",
-    "username": "a text from a customer with a username and no phone number (BSUID only)",
-    "username_with_phone": "the same customer, now with their phone number too",
-    "unsupported": "a message WhatsApp cannot pass on",
+    "flow": _l("answers to a WhatsApp Flow (interactive nfm_reply)"),
+    "list_reply": _l("a choice from a list (interactive list_reply)"),
+    "button_reply": _l("a tapped reply button (interactive button_reply)"),
+    "call_permission": _l("an answer to a call permission request"),
+    "order": _l("an order from the catalog"),
+    "contacts": _l("a shared contact card"),
+    "changed_number": _l("a system notice: the customer changed their number"),
+    "request_welcome": _l("the customer opened the chat for the first time"),
+    "edit": _l("the customer edits their last message"),
+    "revoke": _l("the customer deletes their last message"),
+    "unreact": _l("the customer removes their reaction"),
+    "ad": _l("a text that came from a click-to-WhatsApp ad"),
+    "group": _l("a text written in a group"),
+    "username": _l("a text from a customer with a username and no phone number (BSUID only)"),
+    "username_with_phone": _l("the same customer, now with their phone number too"),
+    "unsupported": _l("a message WhatsApp cannot pass on"),
 }
 BUSINESS_KINDS = {
-    "echo": "the business answers from the WhatsApp Business app (smb_message_echoes)",
-    "history": "the business's past chats with this customer (history)",
+    "echo": _l("the business answers from the WhatsApp Business app (smb_message_echoes)"),
+    "history": _l("the business's past chats with this customer (history)"),
 }
 ALERTS = {
     "ban": {"event": "DISABLED_UPDATE", "ban_info": {"waba_ban_state": "DISABLE", "waba_ban_date": "November 30, 2026"}},
@@ -77,7 +79,7 @@ def _last(box: Sandbox, phone: PhoneNumber, wa_id: str, inbound: bool, kind: str
     for entry in reversed(box.world.conversation(phone.id, wa_id)):
         if entry["inbound"] == inbound and (kind is None or entry["type"] == kind):
             return entry["id"]
-    raise SandboxInputError("There is no earlier message of the customer to act on in this conversation yet.")
+    raise SandboxInputError(_l("There is no earlier message of the customer to act on in this conversation yet."))
 
 
 def customer_message(box: Sandbox, phone: PhoneNumber, wa_id: str, kind: str, text: str = "") -> tuple[dict, dict]:
@@ -127,7 +129,7 @@ def customer_message(box: Sandbox, phone: PhoneNumber, wa_id: str, kind: str, te
     if kind == "unreact":
         target = box.world.last_message_id(phone.id, wa_id)
         if target is None:
-            raise SandboxInputError("There is no message to react to in this conversation yet.")
+            raise SandboxInputError(_l("There is no message to react to in this conversation yet."))
         return _base(wa_id, now, "reaction", {"message_id": target, "emoji": ""}), contact
     if kind == "ad":
         message = _base(wa_id, now, "text", {"body": text or "Hi! I saw your ad, is it still on sale?"})
@@ -152,7 +154,7 @@ def customer_message(box: Sandbox, phone: PhoneNumber, wa_id: str, kind: str, te
         message["errors"] = [{"code": 131051, "title": "Message type unknown", "message": "Message type unknown",
                               "error_data": {"details": "Message type is currently not supported."}}]
         return message, contact
-    raise SandboxInputError(f"Unknown kind {kind!r}: use one of {', '.join(ALL_KINDS)}.")
+    raise SandboxInputError(_l("Unknown kind %(kind)r: use one of %(kinds)s.", kind=kind, kinds=", ".join(ALL_KINDS)))
 
 
 def send(box: Sandbox, phone_id: str, wa_id: str, kind: str, text: str = "") -> tuple[str, object]:

@@ -2,12 +2,24 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_babel import lazy_gettext as _l
 
 from .actions import CUSTOMER_KINDS, QUALITY_RATINGS, SandboxInputError
 from .delivery import Delivery
 from .graph_auth import sandbox
 
 bp = Blueprint("sandbox_phone", __name__)
+
+# What the customer sent, for the message after it ("Customer text message: delivered to the portal").
+SENT_WORDS = {"text": _l("Customer text message"), "image": _l("Customer image message"),
+              "voice": _l("Customer voice message"), "video": _l("Customer video message"),
+              "document": _l("Customer document message"), "location": _l("Customer location message"),
+              "reaction": _l("Customer reaction message")}
+# A sent message's status (Meta's value stays in the class name).
+STATUS_WORDS = {"accepted": _l("accepted"), "sent": _l("sent"), "delivered": _l("delivered"), "read": _l("read"),
+                "failed": _l("failed"), "played": _l("played")}
 
 
 def _selection() -> tuple[str, str]:
@@ -25,21 +37,33 @@ def _back_to_phone(phone_id: str, wa_id: str):
 
 def _report(delivery: Delivery | None, what: str) -> None:
     if delivery is None:
-        flash(f"{what}: kept at Meta, not delivered — no app is subscribed to this number's WhatsApp account "
-              "(connect it in the portal first).", "warning")
+        flash(_("%(what)s: kept at Meta, not delivered — no app is subscribed to this number's WhatsApp account "
+                "(connect it in the portal first).", what=what), "warning")
     elif delivery.ok:
-        flash(f"{what}: delivered to the portal (HTTP {delivery.status}).", "success")
+        flash(_("%(what)s: delivered to the portal (HTTP %(status)s).", what=what, status=delivery.status), "success")
+    elif delivery.status:
+        flash(_("%(what)s: the portal answered HTTP %(status)s; it will be retried.", what=what, status=delivery.status),
+              "error")
     else:
-        answer = f"HTTP {delivery.status}" if delivery.status else "no answer"
-        flash(f"{what}: the portal answered {answer}; it will be retried.", "error")
+        flash(_("%(what)s: the portal answered no answer; it will be retried.", what=what), "error")
 
 
 def _more_kinds() -> dict[str, str]:
     from . import kinds
 
     return {**kinds.CUSTOMER_KINDS, **kinds.BUSINESS_KINDS,
-            **{f"alert:{name}": f"account alert: {name.replace('_', ' ')} (account_update)" for name in kinds.ALERTS},
-            "error": "a value-level error for this number"}
+            **{f"alert:{name}": _("account alert: %(name)s (account_update)", name=name.replace("_", " "))
+               for name in kinds.ALERTS},
+            "error": _("a value-level error for this number")}
+
+
+def _kind_words(kind: str, what: str) -> str:
+    """What `kinds.send` sent, in words: Meta's own kind names (Flow, Order, Echo...) stay as they are."""
+    if kind.startswith("alert:"):
+        return _("Account alert %(name)s", name=kind[6:])
+    if kind == "error":
+        return _("Value-level error")
+    return what.capitalize()
 
 
 @bp.get("/")
@@ -59,6 +83,7 @@ def phone():
         customer_name=box.world.customers.get(wa_id, f"+{wa_id}"), kinds=CUSTOMER_KINDS, more_kinds=_more_kinds(),
         subscribed=box.subscribed(selected), conversation=box.world.conversation(phone_id, wa_id),
         window_open=box.world.window_open(phone_id, wa_id), can_resend=box.dispatcher.last_body is not None,
+        status_words=STATUS_WORDS,
     )
 
 
@@ -75,7 +100,7 @@ def send():
     except SandboxInputError as error:
         flash(str(error), "error")
         return _back_to_phone(phone_id, wa_id)
-    _report(delivery, f"Customer {kind} message")
+    _report(delivery, str(SENT_WORDS.get(kind, kind)))
     return _back_to_phone(phone_id, wa_id)
 
 
@@ -90,7 +115,7 @@ def send_kind():
     except SandboxInputError as error:
         flash(str(error), "error")
         return _back_to_phone(phone_id, wa_id)
-    _report(delivery, what.capitalize())
+    _report(delivery, _kind_words(request.form.get("kind", "").strip(), what))
     return _back_to_phone(phone_id, wa_id)
 
 
@@ -100,10 +125,11 @@ def batch():
     try:
         count, delivery = sandbox().customer_batch(phone_id, wa_id, int(request.form.get("count") or 0))
     except ValueError as error:  # SandboxInputError or a count that is not a number
-        message = str(error) if isinstance(error, SandboxInputError) else "The batch size must be a number."
+        message = str(error) if isinstance(error, SandboxInputError) else _("The batch size must be a number.")
         flash(message, "error")
         return _back_to_phone(phone_id, wa_id)
-    _report(delivery, f"Batch of {count} messages in one webhook")
+    _report(delivery, ngettext("Batch of %(num)d message in one webhook", "Batch of %(num)d messages in one webhook",
+                               count))
     return _back_to_phone(phone_id, wa_id)
 
 
@@ -112,9 +138,9 @@ def resend():
     phone_id, wa_id = _selection()
     delivery = sandbox().resend_last()
     if delivery is None:
-        flash("Nothing was delivered yet, so there is nothing to resend.", "warning")
+        flash(_("Nothing was delivered yet, so there is nothing to resend."), "warning")
     else:
-        _report(delivery, "The last webhook again (a duplicate)")
+        _report(delivery, _("The last webhook again (a duplicate)"))
     return _back_to_phone(phone_id, wa_id)
 
 
@@ -127,8 +153,11 @@ def age():
     except SandboxInputError as error:
         flash(str(error), "error")
         return _back_to_phone(phone_id, wa_id)
-    flash("The customer's last message is now older: the 24-hour window is "
-          + ("still open." if window_open else "closed (a reply needs a template now)."), "success")
+    if window_open:
+        flash(_("The customer's last message is now older: the 24-hour window is still open."), "success")
+    else:
+        flash(_("The customer's last message is now older: the 24-hour window is closed (a reply needs a template "
+                "now)."), "success")
     return _back_to_phone(phone_id, wa_id)
 
 
@@ -152,17 +181,22 @@ def token_control(business_id, action):
         return redirect(url_for("sandbox_phone.controls"))
     if action == "expire":
         count = box.world.expire_tokens(business.id)
-        flash(f"{business.name}: {count} token(s) expired.", "success")
+        flash(_("%(business)s: %(count)d token(s) expired.", business=business.name, count=count), "success")
     elif action == "revoke":
         count = box.world.revoke_tokens(business.id)
-        flash(f"{business.name}: {count} token(s) revoked (Meta invalidated the session).", "success")
+        flash(_("%(business)s: %(count)d token(s) revoked (Meta invalidated the session).", business=business.name,
+                count=count), "success")
     elif action == "remove-app":
         count, status = box.remove_app(business.id)
-        answer = f"HTTP {status}" if status else "no answer"
-        flash(f"{business.name}: the user removed the app; {count} token(s) revoked; the deauthorize callback "
-              f"got {answer}.", "success" if status and status < 300 else "warning")
+        if status:
+            flash(_("%(business)s: the user removed the app; %(count)d token(s) revoked; the deauthorize callback "
+                    "got HTTP %(status)s.", business=business.name, count=count, status=status),
+                  "success" if status < 300 else "warning")
+        else:
+            flash(_("%(business)s: the user removed the app; %(count)d token(s) revoked; the deauthorize callback "
+                    "got no answer.", business=business.name, count=count), "warning")
     else:
-        flash("Unknown action.", "error")
+        flash(_("Unknown action."), "error")
     return redirect(url_for("sandbox_phone.controls"))
 
 
@@ -176,7 +210,7 @@ def quality(phone_id):
         return redirect(url_for("sandbox_phone.controls"))
     new = box.world.phones[phone_id].quality
     if old == new:
-        flash(f"Quality was already {new}.", "warning")
+        flash(_("Quality was already %(rating)s.", rating=new), "warning")
     else:
-        _report(delivery, f"Quality {old} → {new} (phone_number_quality_update)")
+        _report(delivery, _("Quality %(old)s → %(new)s (phone_number_quality_update)", old=old, new=new))
     return redirect(url_for("sandbox_phone.controls"))

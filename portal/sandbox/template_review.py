@@ -5,13 +5,20 @@ The Graph endpoints of templates are graph_templates.py; the send checks, graph_
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from .actions import REJECT_REASONS, TEMPLATE_EVENTS, SandboxInputError
 from .graph_auth import sandbox
 
 bp = Blueprint("sandbox_template_controls", __name__)  # a page with forms: CSRF-protected
 
-BUTTON_WORDS = {"APPROVED": "Approve", "REJECTED": "Reject", "PAUSED": "Pause", "DISABLED": "Disable"}
+# Each review's button, with the template's name: "Approve checkup_reminder".
+BUTTON_WORDS = {"APPROVED": _l("Approve %(name)s"), "REJECTED": _l("Reject %(name)s"), "PAUSED": _l("Pause %(name)s"),
+                "DISABLED": _l("Disable %(name)s")}
+# What the review did, for the message after it.
+DONE_WORDS = {"APPROVED": _l("Template approved"), "REJECTED": _l("Template rejected"), "PAUSED": _l("Template paused"),
+              "DISABLED": _l("Template disabled")}
 
 
 @bp.get("/controls/templates")
@@ -26,15 +33,20 @@ def controls():
 def review(template_id):
     event = request.form.get("event", "")
     try:
-        _, delivered = sandbox().set_template_status(template_id, event, request.form.get("reason", ""))
+        _template, delivered = sandbox().set_template_status(template_id, event, request.form.get("reason", ""))
     except SandboxInputError as error:
         flash(str(error), "error")
         return redirect(url_for(".controls"))
-    done = f"Template {event.lower()}"
+    done = str(DONE_WORDS[event])
     if delivered is None:
-        flash(f"{done}: kept at Meta, not delivered (no app is subscribed to its WhatsApp account).", "warning")
+        flash(_("%(done)s: kept at Meta, not delivered (no app is subscribed to its WhatsApp account).", done=done),
+              "warning")
     elif delivered.ok:
-        flash(f"{done}: message_template_status_update delivered (HTTP {delivered.status}).", "success")
+        flash(_("%(done)s: message_template_status_update delivered (HTTP %(status)s).", done=done,
+                status=delivered.status), "success")
+    elif delivered.status:
+        flash(_("%(done)s: the portal answered %(status)s; it will be retried.", done=done, status=delivered.status),
+              "error")
     else:
-        flash(f"{done}: the portal answered {delivered.status or 'nothing'}; it will be retried.", "error")
+        flash(_("%(done)s: the portal answered nothing; it will be retried.", done=done), "error")
     return redirect(url_for(".controls"))
