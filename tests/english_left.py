@@ -63,5 +63,6 @@ def english_left(html: str) -> list[str]:
     """The English words left on a page (empty when everything people read is translated)."""
     reader = _Reader()
     reader.feed(html)
-    words = re.findall(r"[A-Za-z']+", " ".join(reader.texts))
+    text = re.sub(r"\b\w+(?:_\w+)+\b", " ", " ".join(reader.texts))  # snake_case names are Meta's codes, not prose
+    words = re.findall(r"[A-Za-z']+", text)
     return sorted({word for word in words if word.lower() in ENGLISH})

@@ -6,22 +6,12 @@ The sandbox's JSON (its API for the CLI, the Graph API) stays English.
 """
 from __future__ import annotations
 
-import re
 
 import pytest
 
-from tests.english_left import english_left as english_words
+from tests.english_left import english_left
 
 from .conftest import ANA, CARDIO, CARDIO_PHONE, CARDIO_WABA, V, csrf_from, customer_says, dialog_params
-
-META_NAME = re.compile(r"\b[A-Za-z]+(?:_[A-Za-z0-9]+)+\b")
-
-
-def english_left(html: str) -> list[str]:
-    """english_left() less Meta's own snake_case names (button_reply, account_update, username_with_phone),
-    which the kinds menu shows beside their Spanish description inside <option>s (no markup allowed there)."""
-    return english_words(META_NAME.sub("", html))
-
 
 ES = {"Accept-Language": "es-BO,es;q=0.9"}
 EN = {"Accept-Language": "en-US,en;q=0.9"}
