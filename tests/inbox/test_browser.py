@@ -58,7 +58,7 @@ def open_feed(browser, base_url, product_id):
     page.goto(f"{base_url}/login")
     page.fill("input[name=email]", "owner@example.com")
     page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")  # not the language switch of the header
     page.goto(f"{base_url}/p/{product_id}/feed")
     page.wait_for_selector("#feed-poller", state="attached", timeout=10_000)  # the panel loaded itself
     return page

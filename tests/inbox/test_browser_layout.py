@@ -132,7 +132,7 @@ def _login(context, base_url):
     page.goto(f"{base_url}/login")
     page.fill("input[name=email]", "lucia.agent@example.com")
     page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")  # not the language switch of the header
     page.wait_for_url(lambda url: "/login" not in url)
     return page
 
