@@ -8,6 +8,18 @@
   var NOTIFY_KEY = "maestra.notifications";
   var SOUND_KEY = "maestra.sound";
   var previous = null;  // conversation id -> {unread, mine}, as last seen
+  // The words shown, in the reader's language (templates/inbox/_assets.html); English without them.
+  var WORDS = {
+    new_conversation: "New conversation: {name}", assigned_to_you: "{name} (assigned to you)",
+    no_notifications: "This browser cannot show notifications.", turn_off: "Turn off notifications",
+    turn_on: "Turn on notifications", blocked: "Notifications are blocked in the browser's site settings.",
+    on: "Notifications on"
+  };
+  try {
+    var given = JSON.parse(document.getElementById("inbox-words").textContent);
+    Object.keys(WORDS).forEach(function (key) { if (given && given[key]) { WORDS[key] = given[key]; } });
+  } catch (e) { /* English */ }
+  function named(words, name) { return words.split("{name}").join(name); }
 
   function stored(key) { try { return window.localStorage.getItem(key) === "on"; } catch (e) { return false; } }
   function store(key, on) { try { window.localStorage.setItem(key, on ? "on" : "off"); } catch (e) { /* private mode */ } }
@@ -46,9 +58,9 @@
       var old = before[id];
       if (row.selected && document.visibilityState === "visible") { return; }  // being read right now
       if (!old && row.unread > 0) {
-        events.push({ title: "New conversation: " + row.name, body: row.preview, id: id });
+        events.push({ title: named(WORDS.new_conversation, row.name), body: row.preview, id: id });
       } else if (old && row.mine && row.unread > old.unread) {
-        events.push({ title: row.name + " (assigned to you)", body: row.preview, id: id });
+        events.push({ title: named(WORDS.assigned_to_you, row.name), body: row.preview, id: id });
       }
     });
     return events;
@@ -82,13 +94,13 @@
     var button = settings.querySelector("[data-notify='enable']");
     if (!("Notification" in window)) {
       button.hidden = true;
-      state.textContent = "This browser cannot show notifications.";
+      state.textContent = WORDS.no_notifications;
       return;
     }
     var on = stored(NOTIFY_KEY) && Notification.permission === "granted";
-    button.textContent = on ? "Turn off notifications" : "Turn on notifications";
-    state.textContent = Notification.permission === "denied" ? "Notifications are blocked in the browser's site settings." :
-      on ? "Notifications on" : "";
+    button.textContent = on ? WORDS.turn_off : WORDS.turn_on;
+    state.textContent = Notification.permission === "denied" ? WORDS.blocked :
+      on ? WORDS.on : "";
     button.hidden = Notification.permission === "denied";
   }
 

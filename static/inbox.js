@@ -13,6 +13,10 @@
     return !box || box.scrollTop + box.clientHeight >= box.scrollHeight - 120;
   }
 
+  // The words shown by this script, in the reader's language (templates/inbox/_assets.html).
+  var WORDS = { today: "Today" };
+  try { WORDS = JSON.parse(document.getElementById("inbox-words").textContent) || WORDS; } catch (e) { /* English */ }
+
   // A conversation opens at its latest message.
   if (threadBox()) { scrollToEnd(); }
 
@@ -83,7 +87,7 @@
         sep.className = "day-sep";
         sep.setAttribute("data-day", day);
         var label = document.createElement("span");
-        label.textContent = day === new Date().toISOString().slice(0, 10) ? "Today" : day;
+        label.textContent = day === new Date().toISOString().slice(0, 10) ? WORDS.today : day;
         sep.appendChild(label);
         node.parentNode.insertBefore(sep, node);
         lastDay = day;

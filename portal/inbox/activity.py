@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from flask_babel import format_date
+from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 
 from ..extensions import db
@@ -99,11 +101,13 @@ def chart(days: list[Day], width: int = 720, height: int = 220) -> dict:
         for j, (value, kind) in enumerate(((d.inbound, "in"), (d.outbound, "out"))):
             h = plot_h * value / peak
             bars.append({"x": round(x + j * bar + .5, 1), "y": round(top + plot_h - h, 1), "w": round(bar, 1),
-                         "h": round(h, 1), "kind": kind, "title": f"{d.day:%d %b}: {value} {'received' if kind == 'in' else 'sent'}"})
+                         "h": round(h, 1), "kind": kind,
+                         "title": (_("%(day)s: %(count)d received", day=_day(d.day), count=value) if kind == "in"
+                                   else _("%(day)s: %(count)d sent", day=_day(d.day), count=value))})
         if medians[i] is not None:
             points.append((round(x + slot / 2, 1), round(top + plot_h - plot_h * medians[i] / peak_minutes, 1)))
         if i % 5 == 0 or i == len(days) - 1:
-            labels.append({"x": round(x + slot / 2, 1), "text": f"{d.day:%d %b}"})
+            labels.append({"x": round(x + slot / 2, 1), "text": _day(d.day)})
     return {
         "width": width, "height": height, "left": left, "top": top, "plot_w": plot_w, "plot_h": plot_h,
         "bars": bars, "line": " ".join(f"{x},{y}" for x, y in points), "points": points, "labels": labels,
@@ -111,6 +115,11 @@ def chart(days: list[Day], width: int = 720, height: int = 220) -> dict:
         "total_in": sum(d.inbound for d in days), "total_out": sum(d.outbound for d in days),
         "median_minutes": _overall_median(days),
     }
+
+
+def _day(day: date) -> str:
+    """"07 Nov" in the reader's language."""
+    return format_date(day, "dd MMM")
 
 
 def _overall_median(days: list[Day]) -> float | None:

@@ -24,6 +24,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
+
 from ..models import utcnow
 
 OVERLAP = timedelta(seconds=5)
@@ -58,11 +60,11 @@ class Cursor:
     def decode(cls, raw: str) -> "Cursor":
         match = _CURSOR.match(raw or "")
         if not match:
-            raise CursorError("The feed position in the address is not valid; reload the page.")
+            raise CursorError(_("The feed position in the address is not valid; reload the page."))
         try:
             floor = _EPOCH + timedelta(microseconds=int(match.group(1)))
         except OverflowError:  # past the year 9999: no message of ours can be there
-            raise CursorError("The feed position in the address is out of range; reload the page.") from None
+            raise CursorError(_("The feed position in the address is out of range; reload the page.")) from None
         seen = frozenset(match.group(2).split(".")) if match.group(2) else frozenset()
         return cls(floor=floor, seen=seen)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import abort
+from flask_babel import gettext as _
 
 from ..models import CONVERSATION_STATUSES
 
@@ -31,11 +32,11 @@ class Filters:
         number = (args.get("number") or "").strip()
         q = (args.get("q") or "").strip()
         if view not in VIEWS:
-            abort(400, f"view must be one of: {', '.join(VIEWS)}.")
+            abort(400, _("view must be one of: %(choices)s.", choices=", ".join(VIEWS)))
         if status not in STATUS_CHOICES:
-            abort(400, f"status must be one of: {', '.join(STATUS_CHOICES)}.")
+            abort(400, _("status must be one of: %(choices)s.", choices=", ".join(STATUS_CHOICES)))
         if len(q) > MAX_QUERY or len(number) > 64:
-            abort(400, f"A search is at most {MAX_QUERY} characters.")
+            abort(400, _("A search is at most %(max)d characters.", max=MAX_QUERY))
         return cls(view=view, status=status, number=number, q=q)
 
     def args(self) -> dict:

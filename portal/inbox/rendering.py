@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import re
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from markupsafe import Markup, escape
 
 from ..meta import payloads
@@ -11,14 +14,23 @@ from ..models import ORIGIN_BUSINESS_APP, ORIGIN_HISTORY, STATUS_RANK, utcnow
 _URL = re.compile(r"\bhttps?://[^\s<>\"']+", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}"
 
-MEDIA_LABELS = {"image": "Photo", "video": "Video", "audio": "Audio", "document": "Document", "sticker": "Sticker"}
+MEDIA_LABELS = {"image": _l("Photo"), "video": _l("Video"), "audio": _l("Audio"), "document": _l("Document"),
+                "sticker": _l("Sticker")}
 TICKS = {
-    "pending": ("🕓", "Sending"),
-    "sent": ("✓", "Sent"),
-    "delivered": ("✓✓", "Delivered"),
-    "read": ("✓✓", "Read"),
-    "played": ("✓✓", "Played"),
-    "failed": ("!", "Not sent"),
+    "pending": ("🕓", _l("Sending")),
+    "sent": ("✓", _l("Sent")),
+    "delivered": ("✓✓", _l("Delivered")),
+    "read": ("✓✓", _l("Read")),
+    "played": ("✓✓", _l("Played")),
+    "failed": ("!", _l("Not sent")),
+}
+# What a message is, in words, for people (payloads.KIND_WORDS is the stored, English preview's).
+KIND_LABELS = {
+    "location": _l("Location"), "contacts": _l("Shared contact"), "interactive": _l("Interactive reply"),
+    "button": _l("Button reply"), "order": _l("Order"), "system": _l("WhatsApp system message"),
+    "request_welcome": _l("Opened the chat for the first time"), "edit": _l("Edited a message"),
+    "revoke": _l("Deleted a message"), "media_placeholder": _l("Media from the chat history"),
+    "unsupported": _l("Unsupported message"), "unknown": _l("Unsupported message"),
 }
 
 
@@ -43,8 +55,15 @@ def message_html(text: str | None) -> Markup:
 
 def ticks(status: str | None) -> dict:
     """Symbol and label of an outbound message's delivery status."""
-    symbol, label = TICKS.get(status or "pending", ("?", status or "unknown"))
-    return {"status": status or "pending", "symbol": symbol, "label": label}
+    symbol, label = TICKS.get(status or "pending", ("?", status or _("unknown")))
+    return {"status": status or "pending", "symbol": symbol, "label": str(label)}
+
+
+def status_word(status: str | None) -> str:
+    """A conversation's status in the reader's language (badges)."""
+    words = {"open": _("open"), "pending": _("pending"),
+             "resolved": _("resolved")}
+    return words.get(status, status or "")
 
 
 def is_newer_status(new: str | None, old: str | None) -> bool:
@@ -58,24 +77,75 @@ def final_status(status: str | None) -> bool:
 
 
 def summary(message) -> str:
-    """One line for lists: the text, or what kind of message it is, and what became of it."""
+    """One line for lists, in the reader's language: the text, or what kind of message it is, and
+    what became of it (shown only: the stored preview is payloads.one_line's)."""
+    edited = " " + _("(edited)") if message.edited_at else ""
     if message.revoked_at:
-        return "This message was deleted"
+        return _("This message was deleted")
     if message.type in MEDIA_LABELS:
         from ..media.labels import summary as media_summary  # "Photo", "Voice note 0:14"
 
-        return media_summary(message) + (" (edited)" if message.edited_at else "")
+        return media_summary(message) + edited
     if message.type == "reaction" and message.reaction_emoji and not message.text:
-        return f"Reacted {message.reaction_emoji}"
-    line = payloads.one_line(message.type, message.text)
+        return _("Reacted %(emoji)s", emoji=message.reaction_emoji)
+    line = one_line(message.type, message.text)
     if message.type == "location" and message.location_name:
-        line = f"Location: {message.location_name}"
+        line = _("Location: %(name)s", name=message.location_name)
     if message.type == "interactive" and message.reply_title and message.text and message.reply_title not in message.text:
         line = f"{message.reply_title}: {message.text}"
     referral = _dict(message.raw).get("referral") if message.raw else None
     if isinstance(referral, dict) and not line:
-        line = "From an ad: " + (payloads.text(referral.get("headline")) or "")
-    return line + (" (edited)" if message.edited_at else "")
+        line = _("From an ad: %(headline)s", headline=payloads.text(referral.get("headline")) or "")
+    return line + edited
+
+
+def one_line(kind: str, body: str | None) -> str:
+    """payloads.one_line in the reader's language: the kind in words, then what it says."""
+    if kind == "text":
+        return body or ""
+    if kind in ("interactive", "button", "system", "order", "contacts") and body:
+        return body
+    if kind == "reaction":
+        return _("Reacted %(emoji)s", emoji=body) if body else _("Removed a reaction")
+    label = KIND_LABELS.get(kind)
+    if label is None:
+        return (_("Unsupported message (%(kind)s): %(text)s", kind=kind, text=body) if body
+                else _("Unsupported message (%(kind)s)", kind=kind))
+    return f"{label}: {body}" if body else str(label)
+
+
+def system_words(body: dict) -> str:
+    """payloads.system_words in the reader's language."""
+    kind = payloads.text(body.get("type"), 64) or ""
+    if kind in ("user_changed_number", "customer_changed_number"):
+        new = payloads.text(body.get("new_wa_id") or body.get("wa_id"), 32)
+        return (_("The customer changed their phone number to +%(number)s", number=new) if new
+                else _("The customer changed their phone number"))
+    if kind in ("user_changed_user_id", "customer_identity_changed"):
+        return _("The customer's WhatsApp account id changed")
+    return _("WhatsApp system message")
+
+
+def call_permission_words(reply: dict) -> str:
+    """payloads.call_permission_words in the reader's language (the time in the reader's zone)."""
+    from ..i18n.formatting import stamp
+
+    response = (payloads.text(reply.get("response"), 32) or "").lower()
+    expiration = payloads.timestamp(reply.get("expiration_timestamp") or reply.get("expiration"))
+    if response == "accept":
+        return (_("Allowed WhatsApp calls until %(time)s", time=stamp(expiration)) if expiration
+                else _("Allowed WhatsApp calls"))
+    if response == "reject":
+        return _("Declined WhatsApp calls")
+    return _("Call permission: %(response)s", response=payloads.text(reply.get("response"), 32) or "")
+
+
+def shown_error(title: str | None) -> str:
+    """A failed message's stored error (English, as stored) in the reader's language, when it is one
+    of the portal's own sentences (Meta's own words stay as Meta wrote them)."""
+    if not title:
+        return _("WhatsApp could not deliver this message.")
+    return _(title)
 
 
 def _dict(value) -> dict:
@@ -93,13 +163,13 @@ def details(message) -> dict:
         reply = _dict(body.get(sub))
         found["interactive"] = sub
         if sub == "nfm_reply":
-            found["flow"] = {"name": payloads.text(reply.get("name")) or "Flow",
+            found["flow"] = {"name": payloads.text(reply.get("name")) or _("Flow"),
                              "body": payloads.text(reply.get("body")),
                              "answers": payloads.flow_answers(reply.get("response_json"))}
         elif sub == "list_reply":
             found["description"] = payloads.text(reply.get("description"))
         elif sub == "call_permission_reply":
-            found["call"] = payloads.call_permission_words(reply)
+            found["call"] = call_permission_words(reply)
     elif message.type == "order":
         items = payloads.order_items(body)
         found["order"] = {"items": items, "total": payloads.order_total(items), "catalog_id": payloads.text(body.get("catalog_id")),
@@ -107,7 +177,7 @@ def details(message) -> dict:
     elif message.type == "contacts":
         found["cards"] = payloads.contact_cards(raw.get("contacts"))
     elif message.type == "system":
-        found["system"] = payloads.text(body.get("body")) or payloads.system_words(body)
+        found["system"] = payloads.text(body.get("body")) or system_words(body)
     referral = _dict(raw.get("referral"))
     if referral:
         found["referral"] = {key: payloads.text(referral.get(key)) for key in
@@ -126,13 +196,13 @@ def details(message) -> dict:
 def customer_id(value: str | None) -> str:
     """A message's customer id for people: a phone number with its "+", never a BSUID as if it were one."""
     if not value:
-        return "Unknown"
-    return f"+{value}" if value.isdigit() else "WhatsApp user"
+        return _("Unknown")
+    return f"+{value}" if value.isdigit() else _("WhatsApp user")
 
 
 ORIGIN_WORDS = {
-    ORIGIN_BUSINESS_APP: "Sent from the WhatsApp Business app",
-    ORIGIN_HISTORY: "From the chat history",
+    ORIGIN_BUSINESS_APP: _l("Sent from the WhatsApp Business app"),
+    ORIGIN_HISTORY: _l("From the chat history"),
 }
 
 
@@ -144,10 +214,12 @@ def init_app(app):
     app.add_template_filter(message_html, "message_html")
     app.add_template_filter(summary, "message_summary")
     app.add_template_global(ticks, "message_ticks")
+    app.add_template_global(status_word, "status_word")
     app.add_template_global(final_status, "final_status")
     app.add_template_global(map_url, "map_url")
     app.add_template_global(details, "message_details")
     app.add_template_filter(customer_id, "customer_id")
+    app.add_template_filter(shown_error, "shown_error")
     app.add_template_global(ORIGIN_WORDS, "origin_words")
     app.add_template_global(MEDIA_LABELS, "media_labels")
     app.add_template_global(utcnow, "now_utc")

@@ -9,6 +9,7 @@ import hashlib
 import uuid
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -22,7 +23,7 @@ from . import bp, queries, reading, sending
 from .cursor import Cursor, CursorError
 from .filters import Filters
 from .panel import panel_context
-from .rendering import is_newer_status
+from .rendering import is_newer_status, shown_error
 
 MAX_TICKS_PER_POLL = 100
 
@@ -150,13 +151,14 @@ def retry_message(conversation_id, message_id):
     if message.conversation_id != conv.id:
         abort(404)
     if not sending.retryable(message):
-        return render_error(409, "Cannot retry", "This message was already accepted by WhatsApp or cannot be sent again.")
+        return render_error(409, _("Cannot retry"),
+                            _("This message was already accepted by WhatsApp or cannot be sent again."))
     try:
         account = sending.sending_account(conv, template=message.type == "template")
     except sending.SendRefused as refused:
         return _refused(conv, refused, None, "")
     if not sending.claim_for_retry(message):
-        return render_error(409, "Already retried", "This message is already being sent again.")
+        return render_error(409, _("Already retried"), _("This message is already being sent again."))
     return _sent(conv, sending.deliver(message, account), replace=True)
 
 
@@ -199,7 +201,7 @@ def _selected_arg() -> uuid.UUID | None:
     try:
         return uuid.UUID(raw)
     except ValueError:
-        abort(400, "The open conversation in the address is not valid.")
+        abort(400, _("The open conversation in the address is not valid."))
 
 
 def _list_context(filters: Filters, selected: uuid.UUID | None) -> dict:
@@ -226,7 +228,7 @@ def _blocked(conv: Conversation) -> str | None:
     try:
         sending.sending_account(conv)
     except sending.SendRefused as refused:
-        return refused.words
+        return refused.shown
     return None
 
 
@@ -247,7 +249,7 @@ def _ticks_moved_forward(conv: Conversation) -> list[Message]:
         try:
             shown[uuid.UUID(message_id)] = status
         except ValueError:
-            abort(400, "The page sent a message status that is not valid; reload the page.")
+            abort(400, _("The page sent a message status that is not valid; reload the page."))
     if not shown:
         return []
     rows = db.session.execute(
@@ -269,8 +271,8 @@ def _reply_to(conv: Conversation, raw: str | None) -> Message | None:
 def _refused(conv: Conversation, refused: sending.SendRefused, reply_to, body: str):
     """Nothing was stored: say why, keep what was typed (except when the box must close)."""
     status = 422 if refused.kind == "invalid" else 409
-    blocked = None if refused.kind == "invalid" else refused.words
-    error = refused.words if refused.kind == "invalid" else None
+    blocked = None if refused.kind == "invalid" else refused.shown
+    error = refused.shown if refused.kind == "invalid" else None
     body = body if blocked is None else ""
     if not is_fragment_request():  # a plain form post: the whole page, with the reply box saying why
         context = _page_context(conv, queries.latest(conversation_id=conv.id, page=queries.THREAD_PAGE))
@@ -284,9 +286,9 @@ def _refused(conv: Conversation, refused: sending.SendRefused, reply_to, body: s
 def _sent(conv: Conversation, outcome: sending.Outcome, replace: bool = False):
     if not is_fragment_request():
         if outcome.problem:
-            flash(outcome.message.error_title, "error")
+            flash(shown_error(outcome.message.error_title), "error")
         return redirect(url_for(".conversation", conversation_id=conv.id), 303)
-    blocked = sending.WINDOW_CLOSED_WORDS if outcome.problem == "window_closed" else _blocked(conv)
+    blocked = _(sending.WINDOW_CLOSED_WORDS) if outcome.problem == "window_closed" else _blocked(conv)
     html = render_template(
         "inbox/_sent.html", conversation=conv, m=outcome.message, quoted=queries.quoted_messages([outcome.message]),
         blocked=blocked, problem=outcome.problem, replace=replace,

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import update
 
 from .. import audit
@@ -29,18 +30,26 @@ MAX_BODY = 4096
 # accepted it but before the wamid was stored: a retry may then send it twice; a stuck reply is worse.)
 STALE_PENDING = timedelta(minutes=2)
 
-WINDOW_CLOSED_WORDS = (
+
+def N_(words: str) -> str:
+    """Marks a sentence for the catalog but keeps it English: the words below are stored (a failed
+    reply's error_title) and handed to the API; people read them through gettext (SendRefused.shown,
+    rendering.shown_error)."""
+    return words
+
+
+WINDOW_CLOSED_WORDS = N_(
     "The 24-hour window is closed: the customer last wrote more than 24 hours ago, so WhatsApp "
     "only allows an approved template until they write again."
 )
-RECONNECT_WORDS = (
+RECONNECT_WORDS = N_(
     "This WhatsApp number's access to Meta expired or was revoked, so the message was not sent. "
     "An owner or admin must reconnect the number."
 )
-RATE_LIMIT_WORDS = "WhatsApp is limiting how fast this number can send. Try again shortly."
-UNREACHABLE_WORDS = "Meta could not be reached. Try again shortly."
-TEMPORARY_WORDS = "Meta had a temporary problem and did not send the message. Try again shortly."
-NO_ACCOUNT_WORDS = "This conversation's number is no longer connected to the product, so replies cannot be sent."
+RATE_LIMIT_WORDS = N_("WhatsApp is limiting how fast this number can send. Try again shortly.")
+UNREACHABLE_WORDS = N_("Meta could not be reached. Try again shortly.")
+TEMPORARY_WORDS = N_("Meta had a temporary problem and did not send the message. Try again shortly.")
+NO_ACCOUNT_WORDS = N_("This conversation's number is no longer connected to the product, so replies cannot be sent.")
 
 # Meta's "temporary issue, retry later" errors (API Unknown, API Service; HTTP 500, is_transient).
 TRANSIENT_CODES = {1, 2}
@@ -56,6 +65,11 @@ class SendRefused(Exception):
         self.words = words
         self.kind = kind  # "window_closed" | "reconnect" | "no_account" | "invalid"
 
+    @property
+    def shown(self) -> str:
+        """The words in the reader's language (the constants above are English; others come translated)."""
+        return _(self.words)
+
 
 @dataclass
 class Outcome:
@@ -68,9 +82,10 @@ def validate_body(raw: str | None) -> str:
     # is since it takes files); the customer sees plain newlines, and the length counts them once.
     body = (raw or "").replace("\r\n", "\n").strip()
     if not body:
-        raise SendRefused("Write a message before sending.", "invalid")
+        raise SendRefused(_("Write a message before sending."), "invalid")
     if len(body) > MAX_BODY:
-        raise SendRefused(f"A WhatsApp message holds at most {MAX_BODY} characters; this one has {len(body)}.", "invalid")
+        raise SendRefused(_("A WhatsApp message holds at most %(max)d characters; this one has %(length)d.",
+                            max=MAX_BODY, length=len(body)), "invalid")
     return body
 
 

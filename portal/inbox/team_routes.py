@@ -6,6 +6,7 @@ post with a redirect back to the conversation, so everything works without JavaS
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..extensions import db
@@ -72,7 +73,7 @@ def add_canned_reply():
         flash(str(refused), "error")
         return render_template("inbox/canned_replies.html", replies=teamwork.canned_replies(),
                                shortcut=request.form.get("shortcut", ""), body=request.form.get("body", "")), 422
-    flash(f"/{reply.shortcut} added.", "success")
+    flash(_("/%(shortcut)s added.", shortcut=reply.shortcut), "success")
     return redirect(url_for(".canned_replies"), 303)
 
 
@@ -82,5 +83,5 @@ def delete_canned_reply(canned_reply_id):
     reply = get_or_404(CannedReply, canned_reply_id)
     db.session.delete(reply)
     db.session.commit()
-    flash(f"/{reply.shortcut} deleted.", "success")
+    flash(_("/%(shortcut)s deleted.", shortcut=reply.shortcut), "success")
     return redirect(url_for(".canned_replies"), 303)

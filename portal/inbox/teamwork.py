@@ -10,6 +10,7 @@ import re
 import uuid
 
 from flask import has_request_context, request
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -38,7 +39,7 @@ def members() -> list[Membership]:
 
 def display_name(user: User | None) -> str:
     """What the team calls a member: the part of the email before the @."""
-    return user.email.split("@", 1)[0] if user is not None else "someone"
+    return user.email.split("@", 1)[0] if user is not None else _("someone")
 
 
 def member_name(user_id) -> str | None:
@@ -48,12 +49,12 @@ def member_name(user_id) -> str | None:
     for membership in members():
         if membership.user_id == user_id:
             return display_name(membership.user)
-    return "former member"
+    return _("former member")
 
 
 def set_status(conversation: Conversation, status: str, user_id) -> None:
     if status not in CONVERSATION_STATUSES:
-        raise TeamworkError(f"Status must be one of: {', '.join(CONVERSATION_STATUSES)}.")
+        raise TeamworkError(_("Status must be one of: %(choices)s.", choices=", ".join(CONVERSATION_STATUSES)))
     if conversation.status != status:
         audit.record("conversation.status", product_id=conversation.product_id, user_id=user_id,
                      conversation_id=str(conversation.id), old=conversation.status, new=status)
@@ -68,9 +69,9 @@ def assign(conversation: Conversation, assignee: str | None, user_id) -> None:
         try:
             wanted = uuid.UUID(assignee)
         except ValueError:
-            raise TeamworkError("Choose a member of the product.") from None
+            raise TeamworkError(_("Choose a member of the product.")) from None
         if not any(m.user_id == wanted for m in members()):
-            raise TeamworkError("Choose a member of the product.")  # another product's user is nobody here
+            raise TeamworkError(_("Choose a member of the product."))  # another product's user is nobody here
         new_id = wanted
     if conversation.assignee_user_id != new_id:
         audit.record("conversation.assigned", product_id=conversation.product_id, user_id=user_id,
@@ -82,9 +83,9 @@ def assign(conversation: Conversation, assignee: str | None, user_id) -> None:
 def add_note(conversation: Conversation, body: str | None, user_id) -> ConversationNote:
     body = (body or "").strip()
     if not body:
-        raise TeamworkError("Write the note before saving it.")
+        raise TeamworkError(_("Write the note before saving it."))
     if len(body) > MAX_NOTE:
-        raise TeamworkError(f"A note holds at most {MAX_NOTE} characters.")
+        raise TeamworkError(_("A note holds at most %(max)d characters.", max=MAX_NOTE))
     note = ConversationNote(conversation_id=conversation.id, author_user_id=user_id, body=body)
     db.session.add(note)
     db.session.commit()
@@ -106,11 +107,11 @@ def add_canned_reply(shortcut: str | None, body: str | None, user_id) -> CannedR
     shortcut = (shortcut or "").strip().lstrip("/").lower()
     body = (body or "").strip()
     if not SHORTCUT.match(shortcut):
-        raise TeamworkError("A shortcut is 1 to 32 lowercase letters, digits, - or _ (typed after /).")
+        raise TeamworkError(_("A shortcut is 1 to 32 lowercase letters, digits, - or _ (typed after /)."))
     if not body or len(body) > MAX_CANNED:
-        raise TeamworkError(f"A canned reply is 1 to {MAX_CANNED} characters.")
+        raise TeamworkError(_("A canned reply is 1 to %(max)d characters.", max=MAX_CANNED))
     if db.session.execute(select(CannedReply.id).where(CannedReply.shortcut == shortcut)).first():
-        raise TeamworkError(f"/{shortcut} already exists.")
+        raise TeamworkError(_("/%(shortcut)s already exists.", shortcut=shortcut))
     reply = CannedReply(shortcut=shortcut, body=body, created_by_user_id=user_id)
     db.session.add(reply)
     db.session.commit()
