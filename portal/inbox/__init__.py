@@ -12,7 +12,7 @@ from . import routes, search, team_routes  # noqa: E402,F401  (search: its index
 def init_app(app):
     """Registers the inbox blueprint, its dashboard panels, nav link and template helpers."""
     from .. import layout
-    from . import looks, rendering
+    from . import looks, queries, rendering
 
     app.register_blueprint(bp)
     rendering.init_app(app)
@@ -21,6 +21,7 @@ def init_app(app):
     app.add_template_global(looks.tone, "avatar_tone")
     app.add_template_global(looks.message_day, "message_day")
     app.add_template_global(looks.day_label, "day_label")
+    app.add_template_global(queries.window_ends_at, "reply_window_ends_at")
     layout.add_panel(app, "inbox/_reconnect_panel.html", order=1)
     layout.add_panel(app, "inbox/_activity_panel.html", order=50)
     layout.add_panel(app, "inbox/_feed_panel.html", order=40)

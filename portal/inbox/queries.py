@@ -178,6 +178,11 @@ def number_labels(accounts_: list[WhatsAppAccount]) -> dict[str, str]:
     return {a.phone_number_id: a.phone_number or a.display_name or a.phone_number_id for a in accounts_}
 
 
+def window_ends_at(conversation: Conversation) -> datetime | None:
+    """When the 24-hour customer service window closes (None: the customer never wrote)."""
+    return conversation.last_inbound_at + SERVICE_WINDOW if conversation.last_inbound_at else None
+
+
 def window_closed(conversation: Conversation, now: datetime) -> bool:
     """The 24-hour customer service window is closed: only templates may be sent."""
     return conversation.last_inbound_at is None or now - conversation.last_inbound_at >= SERVICE_WINDOW

@@ -211,3 +211,22 @@ def test_a_thread_shows_times_in_the_products_zone(client, auth, inbox, make_pro
     html = _html(client.get(f"/p/{product.id}/conversations/{conversation.id}", headers=ES))
     time = re.search(r'<time datetime="' + at.isoformat() + r'Z" title="([^"]*)">', html)
     assert time and " 09:00:00" in time.group(1) and "13:00" not in time.group(1), time and time.group(0)
+
+
+def test_the_contact_panel_says_until_when_free_replies_are_allowed_in_local_time(client, auth, inbox, make_product):
+    from zoneinfo import ZoneInfo
+
+    product = make_product()
+    product.timezone = "America/La_Paz"
+    account = inbox.account(product)
+    open_one, closed_one = inbox.conversation(account), inbox.conversation(account)
+    wrote = utcnow().replace(microsecond=0) - timedelta(hours=2)
+    open_one.last_inbound_at, closed_one.last_inbound_at = wrote, wrote - timedelta(hours=23)
+    db.session.commit()
+    auth.as_member(product)
+    ends = (wrote + timedelta(hours=24)).replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo("America/La_Paz"))
+    page = _html(client.get(f"/p/{product.id}/conversations/{open_one.id}", headers=ES))
+    window = re.search(r'<dd id="reply-window">(.*?)</dd>', page, re.S).group(1).strip()
+    assert window.startswith("hasta ") and window.endswith(ends.strftime("%H:%M")), window
+    page = _html(client.get(f"/p/{product.id}/conversations/{closed_one.id}", headers=EN))
+    assert re.search(r'<dd id="reply-window">closed: templates only until the customer writes</dd>', page)
