@@ -14,6 +14,7 @@ def init_app(app):
     from . import health  # noqa: F401  (declares the scheduled checks)
     from ..layout import add_panel
     from ..meta import oauth
+    from ..webhook import alerts
     from .overlap import shared_links
     from .status import connection_status, expiry_text
 
@@ -23,4 +24,5 @@ def init_app(app):
     add_panel(app, "connect/_status.html", order=10)
     app.add_template_global(connection_status, "meta_connection_status")
     app.add_template_global(shared_links, "meta_shared_links")
+    app.add_template_global(alerts.shown, "account_alert_words")
     app.add_template_filter(expiry_text, "token_expiry")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import DateTime, ForeignKey, String, Uuid
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..crypto import EncryptedText
@@ -44,6 +44,7 @@ class WhatsAppAccount(TenantScoped, db.Model):
     alert_event: Mapped[str | None] = mapped_column(String(64))
     alert_text: Mapped[str | None] = mapped_column(String(512))
     alert_level: Mapped[str | None] = mapped_column(String(16))  # "danger" | "warn" | "ok"
+    alert_value: Mapped[dict | None] = mapped_column(JSON)  # Meta's event and details, shown in each reader's language
     alert_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The latest error Meta put in a webhook about this number (value-level `errors`).
     webhook_error: Mapped[str | None] = mapped_column(String(512))

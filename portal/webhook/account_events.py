@@ -66,6 +66,7 @@ def _account_update(row: dict, value: dict) -> None:
     if alert is not None:
         for account in _accounts(row, value.get("phone_number")) or _accounts(row):
             account.alert_event, account.alert_text, account.alert_level = alert.event, alert.text[:512], alert.level
+            account.alert_value = alerts.kept(value)  # to say it again in each reader's language
             account.alert_at = row["created_at"]
             audit.record("whatsapp.account_alert", product_id=account.product_id, user_id=None,
                          phone_number_id=account.phone_number_id, event=event)

@@ -4,12 +4,23 @@ Shapes from Meta's account_update webhook reference: `ban_info` {waba_ban_state,
 for DISABLED_UPDATE, `restriction_info` [{restriction_type, expiration}] for ACCOUNT_RESTRICTION,
 `violation_info` {violation_type} for ACCOUNT_VIOLATION; OFFBOARDED, PARTNER_REMOVED and
 RECONNECTED carry only the event.
+
+The words are made in the language of the moment: English when a webhook is stored (the text kept
+on the account, for logs, the API and outgoing webhooks), the reader's when a page shows the alert
+again from the event Meta sent (`shown`), which the account keeps too.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from ..meta.payloads import error_words, text, timestamp
+
+# What a page needs to describe the alert again: the event and its details, nothing else Meta sent.
+KEPT_KEYS = ("event", "ban_info", "restriction_info", "violation_info")
 
 
 @dataclass(frozen=True)
@@ -20,57 +31,89 @@ class Alert:
 
 
 _RESTRICTIONS = {
-    "RESTRICTED_ADD_PHONE_NUMBER_ACTION": "adding phone numbers",
-    "RESTRICTED_BIZ_INITIATED_MESSAGING": "starting conversations",
-    "RESTRICTED_CUSTOMER_INITIATED_MESSAGING": "answering customers",
+    "RESTRICTED_ADD_PHONE_NUMBER_ACTION": _l("adding phone numbers"),
+    "RESTRICTED_BIZ_INITIATED_MESSAGING": _l("starting conversations"),
+    "RESTRICTED_CUSTOMER_INITIATED_MESSAGING": _l("answering customers"),
 }
 
 
-def _when(value) -> str | None:
+def _when(value, for_reader: bool) -> str | None:
     moment = timestamp(value)
-    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else text(value, 64)
+    if moment is None:
+        return text(value, 64)
+    if for_reader:
+        from ..i18n.formatting import stamp
+
+        return stamp(moment)
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
 def _words(code) -> str:
-    return (text(code, 128) or "unspecified").replace("_", " ").lower()
+    return (text(code, 128) or _("unspecified")).replace("_", " ").lower()
 
 
-def describe(value: dict) -> Alert | None:
-    """The alert an account_update event means for the number(s), or None if it changes nothing shown."""
+def kept(value: dict) -> dict:
+    """The part of an account_update value an account keeps to show its alert again."""
+    return {key: value[key] for key in KEPT_KEYS if key in value}
+
+
+def shown(account) -> str | None:
+    """The account's alert in the reader's language (from the event it keeps; else the stored text)."""
+    if isinstance(account.alert_value, dict):
+        alert = describe(account.alert_value, for_reader=True)
+        if alert is not None:
+            return alert.text
+    return account.alert_text
+
+
+def describe(value: dict, for_reader: bool = False) -> Alert | None:
+    """The alert an account_update event means for the number(s), or None if it changes nothing shown:
+    in English with UTC times to be stored, or `for_reader` in the reader's language and zone."""
+    if not for_reader:
+        with force_locale("en"):  # whoever's request stores it (the webhook's own, in inline mode)
+            return _describe(value, for_reader)
+    return _describe(value, for_reader)
+
+
+def _describe(value: dict, for_reader: bool) -> Alert | None:
     event = value.get("event")
     if event == "DISABLED_UPDATE":
         ban = value.get("ban_info") if isinstance(value.get("ban_info"), dict) else {}
         state, date = text(ban.get("waba_ban_state"), 64) or "DISABLE", text(ban.get("waba_ban_date"), 64)
         if state == "REINSTATE":
-            return Alert(event, "Meta reinstated this WhatsApp account" + (f" ({date})." if date else "."), "ok")
+            return Alert(event, _("Meta reinstated this WhatsApp account (%(date)s).", date=date) if date
+                         else _("Meta reinstated this WhatsApp account."), "ok")
         if state == "SCHEDULE_FOR_DISABLE":
-            return Alert(event, "Meta scheduled this WhatsApp account to be disabled for a policy violation"
-                         + (f" on {date}." if date else ".") + " Appeal in Meta Business Manager.", "danger")
-        return Alert(event, "Meta disabled (banned) this WhatsApp account for a policy violation"
-                     + (f" on {date}." if date else ".") + " No messages can be sent; appeal in Meta Business Manager.",
-                     "danger")
+            return Alert(event, (_("Meta scheduled this WhatsApp account to be disabled for a policy violation on "
+                                   "%(date)s. Appeal in Meta Business Manager.", date=date) if date else
+                                 _("Meta scheduled this WhatsApp account to be disabled for a policy violation. "
+                                   "Appeal in Meta Business Manager.")), "danger")
+        return Alert(event, (_("Meta disabled (banned) this WhatsApp account for a policy violation on %(date)s. "
+                               "No messages can be sent; appeal in Meta Business Manager.", date=date) if date else
+                             _("Meta disabled (banned) this WhatsApp account for a policy violation. "
+                               "No messages can be sent; appeal in Meta Business Manager.")), "danger")
     if event == "ACCOUNT_RESTRICTION":
         items = value.get("restriction_info") if isinstance(value.get("restriction_info"), list) else []
         parts = []
         for item in (i for i in items if isinstance(i, dict)):
             kind = text(item.get("restriction_type"), 128) or ""
-            what = _RESTRICTIONS.get(kind, _words(kind))
-            until = _when(item.get("expiration"))
-            parts.append(what + (f" until {until}" if until else ""))
-        return Alert(event, "Meta restricted this WhatsApp account: " + ("; ".join(parts) or "see Meta Business Manager") + ".",
-                     "danger")
+            what = str(_RESTRICTIONS.get(kind) or _words(kind))
+            until = _when(item.get("expiration"), for_reader)
+            parts.append(_("%(what)s until %(time)s", what=what, time=until) if until else what)
+        return Alert(event, _("Meta restricted this WhatsApp account: %(restrictions)s.",
+                              restrictions="; ".join(parts) or _("see Meta Business Manager")), "danger")
     if event == "ACCOUNT_VIOLATION":
         info = value.get("violation_info") if isinstance(value.get("violation_info"), dict) else {}
-        return Alert(event, f"Meta reports a policy violation ({_words(info.get('violation_type'))}). "
-                     "Repeated violations lead to restrictions or a ban.", "warn")
+        return Alert(event, _("Meta reports a policy violation (%(violation)s). Repeated violations lead to "
+                              "restrictions or a ban.", violation=_words(info.get("violation_type"))), "warn")
     if event == "ACCOUNT_OFFBOARDED":
-        return Alert(event, "Meta offboarded this WhatsApp account from the Cloud API: messages no longer arrive here.",
-                     "danger")
+        return Alert(event, _("Meta offboarded this WhatsApp account from the Cloud API: messages no longer arrive "
+                              "here."), "danger")
     if event == "PARTNER_REMOVED":
-        return Alert(event, "The business stopped sharing this WhatsApp account with the app: connect it again.",
+        return Alert(event, _("The business stopped sharing this WhatsApp account with the app: connect it again."),
                      "danger")
     if event == "ACCOUNT_RECONNECTED":
-        return Alert(event, "Meta reconnected this WhatsApp account to the Cloud API.", "ok")
+        return Alert(event, _("Meta reconnected this WhatsApp account to the Cloud API."), "ok")
     return None
 
 

@@ -473,7 +473,7 @@ ALERT_CASES = [
      "banned", "disabled (banned) this WhatsApp account for a policy violation on April 17, 2025"),
     ({"event": "ACCOUNT_RESTRICTION", "restriction_info": [{"restriction_type": "RESTRICTED_BIZ_INITIATED_MESSAGING",
                                                             "expiration": 1796083200}]},
-     "restricted", "restricted this WhatsApp account: starting conversations until 2026-12-01 00:00 UTC"),
+     "restricted", "restricted this WhatsApp account: starting conversations until 2026-12-01 00:00 (UTC)"),
     ({"event": "ACCOUNT_VIOLATION", "violation_info": {"violation_type": "ADULT"}}, None, "policy violation (adult)"),
     ({"event": "ACCOUNT_OFFBOARDED"}, "offboarded", "offboarded this WhatsApp account"),
     ({"event": "PARTNER_REMOVED"}, "removed from the app", "stopped sharing this WhatsApp account"),
@@ -498,6 +498,24 @@ def test_each_account_alert_is_on_the_dashboard_in_words(client, auth, two_produ
     assert account.alert_level == "ok"  # reinstated last
     other = db.session.execute(select(WhatsAppAccount).where(WhatsAppAccount.product_id == flex.id)).scalar_one()
     assert other.alert_text is None  # another WABA's number is untouched
+
+
+def test_an_account_alert_is_said_in_each_readers_language_and_zone(client, auth, two_products):
+    """The account keeps Meta's event, so a Spanish reader in La Paz reads the alert in Spanish with
+    La Paz time, while the text stored for logs, the API and outgoing webhooks stays English."""
+    cardio, _ = two_products
+    cardio.timezone = "America/La_Paz"
+    db.session.commit()
+    value = {"event": "ACCOUNT_RESTRICTION", "restriction_info": [
+        {"restriction_type": "RESTRICTED_BIZ_INITIATED_MESSAGING", "expiration": 1796083200}]}
+    assert p.post_signed(client, p.envelope(p.entry(WABA_A, p.field_change("account_update", value)))).status_code == 200
+    login(auth, cardio)
+    spanish = client.get(f"/p/{cardio.id}/channels", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert "Meta restringió esta cuenta de WhatsApp: iniciar conversaciones hasta 2026-11-30 20:00 (GMT-4)." in spanish
+    account = db.session.execute(select(WhatsAppAccount).where(WhatsAppAccount.phone_number_id == NUMBER_A)).scalar_one()
+    assert account.alert_text == ("Meta restricted this WhatsApp account: starting conversations until "
+                                  "2026-12-01 00:00 UTC.")
+    assert account.alert_value == value
 
 
 def test_value_level_errors_are_shown_on_the_number(client, auth, two_products):
