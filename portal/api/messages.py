@@ -18,7 +18,7 @@ from ..tenancy import current_product_id
 from ..webhook.upsert import insert_ignoring_conflicts
 from .errors import ApiError
 
-PROBLEM_CODES = {"meta": "meta_refused", "reconnect": "reconnect_required"}
+PROBLEM_CODES = {"meta": "meta_refused", "reconnect": "reconnect_required", "unknown": "outcome_unknown"}
 WA_ID = re.compile(r"^[1-9][0-9]{6,14}$")  # E.164 digits without the +
 
 

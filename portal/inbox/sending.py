@@ -48,6 +48,8 @@ RECONNECT_WORDS = N_(
 )
 RATE_LIMIT_WORDS = N_("WhatsApp is limiting how fast this number can send. Try again shortly.")
 UNREACHABLE_WORDS = N_("Meta could not be reached. Try again shortly.")
+UNKNOWN_WORDS = N_("Meta did not answer in time, so the message may have been sent. It can be sent again in two "
+                   "minutes if the customer does not have it.")
 TEMPORARY_WORDS = N_("Meta had a temporary problem and did not send the message. Try again shortly.")
 NO_ACCOUNT_WORDS = N_("This conversation's number is no longer connected to the product, so replies cannot be sent.")
 
@@ -74,7 +76,7 @@ class SendRefused(Exception):
 @dataclass
 class Outcome:
     message: Message
-    problem: str | None = None  # None | "window_closed" | "reconnect" | "rate_limited" | "meta"
+    problem: str | None = None  # None | "window_closed" | "reconnect" | "rate_limited" | "meta" | "unknown"
 
 
 def validate_body(raw: str | None) -> str:
@@ -206,6 +208,18 @@ def _wamid(answer: dict) -> str:
     return wamid
 
 
+def _outcome_unknown(message: Message, error: GraphError) -> Outcome:
+    """Meta got the request but its answer never came: it may have sent the message. Sending it again
+    at once would risk a double, so it stays pending (retryable once STALE_PENDING has passed, like a
+    send cut by a crash), saying so."""
+    log.info("send of message %s timed out: outcome unknown", message.id)
+    message.status_at = utcnow()
+    message.error_code = None
+    message.error_title = UNKNOWN_WORDS
+    db.session.commit()
+    return Outcome(message, "unknown")
+
+
 def _failed(message: Message, account: WhatsAppAccount, error: GraphError) -> Outcome:
     if error.code == WINDOW_CLOSED_CODE:
         problem, words = "window_closed", WINDOW_CLOSED_WORDS
@@ -219,7 +233,9 @@ def _failed(message: Message, account: WhatsAppAccount, error: GraphError) -> Ou
             "business_account_id": account.business_account_id, "value": {"reason": words, "code": error.code}})
     elif error.rate_limited:
         problem, words = "rate_limited", RATE_LIMIT_WORDS
-    elif error.kind in ("timeout", "network", "http"):
+    elif error.kind == "timeout":
+        return _outcome_unknown(message, error)
+    elif error.kind in ("network", "http"):
         problem, words = "rate_limited", UNREACHABLE_WORDS
     elif error.code in TRANSIENT_CODES:
         problem, words = "rate_limited", TEMPORARY_WORDS

@@ -140,7 +140,10 @@ class Graph:
         try:
             response = http.request(method, url, params=params, json=json, headers=headers, timeout=timeout, stream=stream,
                                     data=data, files=files)
-        except requests.Timeout:
+        except requests.ConnectTimeout:  # the request never reached Meta
+            log.warning("graph %s %s could not connect in time", method, safe_url)
+            raise GraphError("Meta could not be reached.", kind="network") from None
+        except requests.Timeout:  # sent, but no answer: Meta may have acted on it
             log.warning("graph %s %s timed out", method, safe_url)
             raise GraphError("Meta did not answer in time.", kind="timeout") from None
         except requests.RequestException as error:
