@@ -63,6 +63,10 @@ def english_left(html: str) -> list[str]:
     """The English words left on a page (empty when everything people read is translated)."""
     reader = _Reader()
     reader.feed(html)
-    text = re.sub(r"\b\w+(?:_\w+)+\b", " ", " ".join(reader.texts))  # snake_case names are Meta's codes, not prose
+    text = " ".join(reader.texts)
+    text = re.sub(r"\b\w+(?:_\w+)+\b", " ", text)  # snake_case names are Meta's codes, not prose
+    # Names made of letters and digits (test users' "user-3fbe09a1", ids) are not prose either: random hex
+    # spells "be" now and then, where a member's name sits inside a translated <option>.
+    text = re.sub(r"[\w.+-]*\d[\w.+-]*(?:@[\w.-]+)?", " ", text)
     words = re.findall(r"[A-Za-z']+", text)
     return sorted({word for word in words if word.lower() in ENGLISH})
