@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/webhook.py            # a few minutes (10 on a busy machine); --record writes bench/README.md
 
-Starts, one after the other, on loopback ports and under `gunicorn -c gunicorn.conf.py -w 2 -k sync`:
+Starts, one after the other, on loopback ports and under `gunicorn -c gunicorn.conf.py` (its 2 x CPUs + 1
+sync workers for every target; --web-workers N for another count, the same for all):
   ceiling            a bare Flask app that answers 200 (bench/ceiling_app.py)
   portal-sqlite      the portal (production config) on a SQLite file, plus 1 `flask --app portal:create_app work`
   portal-postgresql  the portal on PostgreSQL (a database of its own on 127.0.0.1:5432, durable commits),
@@ -46,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 APP_SECRET = "bench-app-secret-0b9f"
 VERIFY_TOKEN = "bench-verify-token"
 PG_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+WEB_WORKERS = 0  # gunicorn workers per target; 0: gunicorn.conf.py's own count (--web-workers)
 THREADS = 4  # wrk threads = connections (one each), so answers map to bodies exactly
 NUMBERS = {"106540352242901": "Cardio Plus", "106540352242902": "Cardio Plus",
            "106540352242903": "Flex 60", "106540352242904": "Flex 60"}
@@ -261,8 +263,10 @@ def free_port() -> int:
 
 def start_server(target: Target, port: int, log: Path) -> subprocess.Popen:
     env = {**os.environ, **target.env}
-    # Every target gets the portal's gunicorn.conf.py (preloading, gc.freeze, recycling), then the same flags.
-    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-w", "2", "-k", "sync", "--backlog", "2048",
+    # Every target gets the portal's gunicorn.conf.py (preloading, gc.freeze, recycling, its worker count:
+    # 2 x CPUs + 1 sync workers), then the same flags; --web-workers N overrides the count for all alike.
+    workers = ["-w", str(WEB_WORKERS)] if WEB_WORKERS else []
+    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), *workers, "--backlog", "2048",
                "-b", f"127.0.0.1:{port}", "--chdir", str(target.chdir), target.module]
     process = subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 30
@@ -489,7 +493,7 @@ def report(runs: list[Run], seconds: int, workers: str, load: tuple) -> str:
     peer = by.get(("peer-pywa", "single"))
     lines = [
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} CPUs, "
-        f"gunicorn -c gunicorn.conf.py -w 2 -k sync, {workers}, wrk -t{THREADS} -c{THREADS} -d{seconds}s, median of the rounds "
+        f"gunicorn -c gunicorn.conf.py ({WEB_WORKERS or os.cpu_count() * 2 + 1} sync workers), {workers}, wrk -t{THREADS} -c{THREADS} -d{seconds}s, median of the rounds "
         f"(load average: {load[0]:.1f} before, {os.getloadavg()[0]:.1f} at the end), Python {sys.version.split()[0]}.",
         "",
         "| target | msgs/POST | POST/s (200) | stored msgs/s | vs ceiling req/s | vs peer msgs/s | p50 ms | p99 ms | drain tail s | acked not stored | stored twice | msgs/s of each round | CPU us/msg web + work + db | vs ceiling by CPU |",
@@ -570,10 +574,14 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", help="target names to run (default: all)")
     parser.add_argument("--sqlite-workers", type=int, default=1, help="`flask work` processes beside SQLite (default 1)")
     parser.add_argument("--pg-workers", type=int, default=2, help="`flask work` processes beside PostgreSQL (default 2)")
+    parser.add_argument("--web-workers", type=int, default=0,
+                        help="gunicorn workers for every target (default: gunicorn.conf.py's, 2 x CPUs + 1)")
     parser.add_argument("--variant", type=Path, metavar="DIR",
                         help="also measure the portal from DIR (a copy of the repository with a proposed change), same rounds")
     parser.add_argument("--py-spy", type=Path, metavar="DIR", help="record the portal's web workers with py-spy into DIR")
     args = parser.parse_args()
+    global WEB_WORKERS
+    WEB_WORKERS = args.web_workers
     if not shutil.which("wrk"):
         print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
         return 2

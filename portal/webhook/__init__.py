@@ -27,9 +27,12 @@ def init_app(app):
     from .cli import webhooks_cli
     from .replay import replay_linked_numbers
 
+    from .fast_path import WebhookFastPath
+
     csrf.exempt(bp)
     limiter.exempt(bp)
     app.register_blueprint(bp)
+    app.wsgi_app = WebhookFastPath(app.wsgi_app, app)
     app.cli.add_command(webhooks_cli)
     numbers_linked.connect(replay_linked_numbers)
 
