@@ -23,6 +23,7 @@ from datetime import timedelta
 from sqlalchemy import and_, or_, select, update
 
 from ..extensions import db
+from ..labels import N_  # reasons are stored in English and translated when shown (labels.shown_reason)
 from ..jobs import crontab, enqueue, enqueue_after_commit, job, periodic
 from ..meta.graph import Graph, GraphError, check_media_id
 from ..models import NEEDS_RECONNECT, Conversation, Message, WhatsAppAccount, utcnow
@@ -66,7 +67,7 @@ def download_media(product_id, message_id) -> None:
         if attempt > RETRIES:
             _fail(message, str(reason))
             return
-        message.media_error = f"{reason} (attempt {attempt}; trying again)"[:512]
+        message.media_error = f"{reason} (attempt {attempt}; trying again)"[:512]  # labels.shown_reason reads it
         db.session.commit()
         raise  # the engine retries with backoff
 
@@ -77,9 +78,9 @@ def fetch(message: Message) -> tuple[bytes, str]:
         select(WhatsAppAccount).where(WhatsAppAccount.phone_number_id == message.phone_number_id)
     ).scalar_one_or_none()
     if account is None:
-        raise Permanent("the number that received it is no longer connected to this product")
+        raise Permanent(N_("the number that received it is no longer connected to this product"))
     if account.state == NEEDS_RECONNECT:
-        raise Permanent("the number's access to Meta expired or was revoked; reconnect it, then retry")
+        raise Permanent(N_("the number's access to Meta expired or was revoked; reconnect it, then retry"))
     graph = Graph(account.access_token)
     info = _media_info(graph, message.media_id)
     try:
@@ -89,10 +90,10 @@ def fetch(message: Message) -> tuple[bytes, str]:
         try:
             data = _download(graph, info["url"])
         except _Expired:
-            raise Temporary("Meta's download link expired twice in a row") from None
+            raise Temporary(N_("Meta's download link expired twice in a row")) from None
     expected = info.get("sha256") or _webhook_sha256(message)
     if expected and not sha256_matches(data, expected):
-        raise Permanent("the file received does not match Meta's checksum (sha256)")
+        raise Permanent(N_("the file received does not match Meta's checksum (sha256)"))
     return data, info.get("mime_type") or message.media_mime_type or "application/octet-stream"
 
 
@@ -184,7 +185,7 @@ def _media_info(graph: Graph, media_id: str) -> dict:
         raise _classified(error) from None
     url = info.get("url")
     if not isinstance(url, str) or not url.startswith(("https://", "http://")):
-        raise Temporary("Meta did not say where the file is")
+        raise Temporary(N_("Meta did not say where the file is"))
     return info
 
 
@@ -198,23 +199,23 @@ def _download(graph: Graph, url: str) -> bytes:
     try:
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > MAX_DOWNLOAD_BYTES:
-            raise Permanent("the file is larger than WhatsApp allows")
+            raise Permanent(N_("the file is larger than WhatsApp allows"))
         chunks, size = [], 0
         for chunk in response.iter_content(64 * 1024):
             size += len(chunk)
             if size > MAX_DOWNLOAD_BYTES:
-                raise Permanent("the file is larger than WhatsApp allows")
+                raise Permanent(N_("the file is larger than WhatsApp allows"))
             chunks.append(chunk)
         return b"".join(chunks)
     except OSError:
-        raise Temporary("the connection to Meta broke during the download") from None
+        raise Temporary(N_("the connection to Meta broke during the download")) from None
     finally:
         response.close()
 
 
 def _classified(error: GraphError) -> Exception:
     if error.token_invalid:
-        return Permanent("Meta refused the number's token; reconnect the number, then retry")
+        return Permanent(N_("Meta refused the number's token; reconnect the number, then retry"))
     if error.retryable or error.code in (1, 2):
         return Temporary(f"Meta had a problem ({error})")
     if error.code == 131053 or error.http_status == 404 or error.code == 100:

@@ -1,6 +1,8 @@
 """What a media message is, in words, for the feed, the conversation list and the thread."""
 from __future__ import annotations
 
+import re
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -10,6 +12,21 @@ from . import kinds
 NAMES = {"image": "Photo", "sticker": "Sticker", "audio": "Audio", "video": "Video", "document": "Document"}
 SHOWN_NAMES = {"image": _l("Photo"), "sticker": _l("Sticker"), "audio": _l("Audio"), "video": _l("Video"),
                "document": _l("Document")}
+
+
+RETRYING = re.compile(r"^(?P<reason>.*) \(attempt (?P<attempt>\d+); trying again\)$", re.S)
+
+
+def shown_reason(stored: str | None) -> str | None:
+    """Why a download failed or is retried (stored in English by download.py), in the reader's
+    language when it is one of the portal's own reasons; Meta's own words stay as they came."""
+    if not stored:
+        return stored
+    retrying = RETRYING.match(stored)
+    if retrying:
+        return _("%(reason)s (attempt %(attempt)s; trying again)", reason=_(retrying["reason"]),
+                 attempt=retrying["attempt"])
+    return _(stored)
 
 
 def words(kind: str, *, voice: bool = False, duration: float | None = None, filename: str | None = None,
@@ -62,5 +79,6 @@ def preview(row: dict) -> str:
 def init_app(app):
     app.add_template_global(summary, "media_summary")
     app.add_template_global(title, "media_title")
+    app.add_template_filter(shown_reason, "media_reason")
     app.add_template_filter(kinds.human_size, "human_size")
     app.add_template_filter(kinds.duration_words, "duration_words")

@@ -131,3 +131,19 @@ def test_sizes_and_labels_read_naturally_and_stored_previews_stay_english(app):
         assert [kinds.human_size(n) for n in (512, 1536, 1572864, 1234 * kinds.MB)] == \
             ["512 bytes", "2 KB", "1.5 MB", "1,234.0 MB"]
         assert labels.title(voice) == "Voice note 1:15" and labels.summary(photo) == "Photo: my receipt"
+
+
+def test_why_a_download_failed_is_said_in_the_readers_language(app):
+    """download.py stores its reasons in English (logs, the API); pages show them translated,
+    a retry's attempt count included. Meta's own words pass through as they came."""
+    from flask_babel import force_locale
+
+    from portal.media.labels import shown_reason
+
+    with app.test_request_context(), force_locale("es"):
+        assert shown_reason("the file is larger than WhatsApp allows") == "el archivo es más grande de lo que WhatsApp permite"
+        assert shown_reason("the connection to Meta broke during the download (attempt 2; trying again)") == \
+            "la conexión con Meta se cortó durante la descarga (intento 2; se vuelve a intentar)"
+        assert shown_reason("Meta refused the download (Unsupported get request)") == \
+            "Meta refused the download (Unsupported get request)"
+        assert shown_reason(None) is None
