@@ -38,7 +38,11 @@ def init_app(app):
 
 
 def stop(app) -> None:
-    """Close this thread's connection to the journal file, if any (tests, shutdown)."""
+    """Close this thread's connection to the journal file and the journal table's kept connection,
+    if any (tests, shutdown)."""
     journal_file = app.extensions.get("webhook_journal_file")
     if journal_file is not None:
         journal_file.close()
+    appender = app.extensions.get("webhook_table_appender")
+    if appender is not None:
+        appender.close()

@@ -26,15 +26,15 @@ import threading
 from dataclasses import dataclass, fields
 
 from flask import current_app
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..meta.payloads import PayloadError, iter_changes, load_body
 from ..models import RejectedWebhook, WebhookDelivery
-from ..models.base import utcnow
 from .ingest import store_changes
 from .journal_file import JournalFile, path_for
+from .table_append import TableAppender
 
 log = logging.getLogger(__name__)
 deliveries = WebhookDelivery.__table__
@@ -72,13 +72,20 @@ def journal_file() -> JournalFile | None:
 
 def append(body: bytes) -> None:
     """Journal a verified body, committed (durably) when this returns: one autocommitted INSERT
-    into the table (no BEGIN and COMMIT round trips; bench/README.md), or into the file."""
+    into the table on the connection kept for it (table_append.py), or into the file."""
     file = journal_file()
     if file is not None:
         file.append(body)
         return
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(insert(deliveries).values(body=body, received_at=utcnow()))
+    table_appender().append(body)
+
+
+def table_appender() -> TableAppender:
+    """The app's appender to the journal table (PostgreSQL), made on first use."""
+    extensions = current_app.extensions
+    if "webhook_table_appender" not in extensions:
+        extensions["webhook_table_appender"] = TableAppender(db.engine)
+    return extensions["webhook_table_appender"]
 
 
 def backlog() -> int:
