@@ -67,6 +67,7 @@ def english_left(html: str) -> list[str]:
     text = re.sub(r"\b\w+(?:_\w+)+\b", " ", text)  # snake_case names are Meta's codes, not prose
     # Names made of letters and digits (test users' "user-3fbe09a1", ids) are not prose either: random hex
     # spells "be" now and then, where a member's name sits inside a translated <option>.
-    text = re.sub(r"[\w.+-]*\d[\w.+-]*(?:@[\w.-]+)?", " ", text)
+    text = re.sub(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", " ", text)  # e-mail addresses: people's, not prose
+    text = re.sub(r"[\w.+-]*\d[\w.+-]*", " ", text)
     words = re.findall(r"[A-Za-z']+", text)
     return sorted({word for word in words if word.lower() in ENGLISH})

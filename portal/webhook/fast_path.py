@@ -1,9 +1,9 @@
 """The common delivery, journaled without Flask's request machinery.
 
-Why it exists: issue 13's speed floors (bench/README.md, "What the fast path buys"). On the
-ordinary Flask view a delivery costs Flask's request and app contexts and every extension's
-hooks (limiter, session, access log, security headers): about 1 ms of CPU per POST, which kept
-the portal under its floors on a quiet machine. This WSGI middleware takes only the delivery
+Why it exists: issue 13's speed floors (bench/README.md, "What the fast path buys", has the
+figures). On the ordinary Flask view a delivery pays Flask's request and app contexts and every
+extension's hooks (limiter, session, access log, security headers), many times what the journal
+append itself costs, and that kept the portal under its floors. This WSGI middleware takes only the delivery
 that needs none of that, a POST to /webhook with a declared length within WEBHOOK_MAX_BYTES, a
 valid signature and a readable JSON body, and does exactly what the view does with it
 (`journal.append`, then 200). Everything else, including every error, goes to the view

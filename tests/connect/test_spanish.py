@@ -5,14 +5,6 @@ import re
 
 from tests.english_left import english_left
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-
-
-def _left(html: str) -> list[str]:
-    """English left on the page, after taking out e-mail addresses (test users' are random hex, which can spell
-    "be"; the header shows the user's address without translate="no", see templates/base.html)."""
-    return english_left(EMAIL.sub("", html))
-
 from .conftest import connect, start_connect
 
 HX = {"HX-Request": "true"}
@@ -35,7 +27,7 @@ def test_a_connected_number_in_spanish_and_in_english(app, make_product, auth, m
     assert "Vinculado a Meta: +591 11111111" in page  # the flash
 
     fragment = _html(client.get(f"/p/{product.id}/meta/status", headers=HX))
-    assert _left(fragment) == []
+    assert english_left(fragment) == []
     for text in ("Números de WhatsApp", "conectado", "suscrito", "Último mensaje recibido", "ninguno aún",
                  "Verificar ahora", "Desconectar", "Conectar con Meta", "vence en", "Detalles de Meta",
                  "¿Desconectar +591 11111111?"):
@@ -43,7 +35,7 @@ def test_a_connected_number_in_spanish_and_in_english(app, make_product, auth, m
 
     checked = client.post(f"/p/{product.id}/meta/accounts/{_account_id(fragment)}/check",
                           headers={**HX, "X-CSRFToken": auth.csrf_token(client)})
-    assert "verificado: token válido, vence en" in _html(checked) and _left(_html(checked)) == []
+    assert "verificado: token válido, vence en" in _html(checked) and english_left(_html(checked)) == []
 
     english = _html(client.get(f"/p/{product.id}/meta/status", headers={**HX, "Accept-Language": "en"}))
     for text in ("WhatsApp numbers", "connected", "subscribed", "Last message received", "none yet", "Check now",
@@ -69,5 +61,5 @@ def test_a_cancelled_dialog_and_a_bad_sign_in_in_spanish(app, make_product, auth
 
     refused = client.get("/meta-oauth-callback", query_string={"state": "made-up", "code": "x"})
     page = _html(refused)
-    assert refused.status_code == 400 and _left(page) == []
+    assert refused.status_code == 400 and english_left(page) == []
     assert "Este inicio de sesión no se puede usar" in page and "Empieza de nuevo desde el panel" in page

@@ -185,3 +185,8 @@ def test_the_demo_has_la_paz_teams_and_a_spanish_speaking_agent(app, client, aut
     auth.login(agent, password=DEMO_PASSWORD)
     page = _html(client.get(f"/p/{membership.product_id}/members", headers={"Accept-Language": "en-US"}))
     assert '<html lang="es"' in page and "Cerrar sesión" in page
+
+
+def test_preferences_are_for_someone_logged_in(client):
+    response = client.get("/account/preferences")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]

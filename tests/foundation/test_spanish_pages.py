@@ -3,19 +3,12 @@ the key words in Spanish, flashes, form errors and e-mails translated; the same 
 from __future__ import annotations
 
 import re
+
 import pytest
 
 from portal.extensions import db
 from portal.models import AuditEvent, Invitation, Membership, User
 from tests.english_left import english_left
-
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-
-
-def _left(html: str) -> list[str]:
-    """English left on the page, after taking out e-mail addresses (test users' are random hex, which can spell
-    "be"; the header shows the user's address without translate="no", see templates/base.html)."""
-    return english_left(EMAIL.sub("", html))
 
 
 def _html(response) -> str:
@@ -52,7 +45,7 @@ def mailing_app(app_config, request):
 ])
 def test_logged_out_pages_in_spanish(es, path, words):
     page = _html(es.get(path))
-    assert _left(page) == []
+    assert english_left(page) == []
     for word in words:
         assert word in page
 
@@ -70,7 +63,7 @@ def test_a_wrong_login_flash_and_a_form_error_in_spanish(es):
     empty = es.post("/login", data={"csrf_token": _token(page), "email": "", "password": ""})
     assert empty.status_code == 400
     errors = re.findall(r'<p class="field-error">([^<]+)</p>', _html(empty))
-    assert errors and _left(_html(empty)) == [] and all("required" not in e for e in errors)
+    assert errors and english_left(_html(empty)) == [] and all("required" not in e for e in errors)
 
 
 def test_forgot_password_flash_and_reset_mail_in_the_users_own_language(mailing_app, request):
@@ -106,7 +99,7 @@ def test_the_reset_page_and_its_mismatch_error_in_spanish(mailing_app, request):
     client.post("/password/forgot", data={"csrf_token": _token(page), "email": "cy@example.com"})
     link = re.search(r"(/password/reset\?t=\S+)", mailing_app.extensions["mailman"].outbox[0].body).group(1)
     reset = _html(client.get(link))
-    assert _left(reset) == [] and "Elige una contraseña nueva" in reset
+    assert english_left(reset) == [] and "Elige una contraseña nueva" in reset
     mismatch = client.post(link, data={"csrf_token": _token(reset), "password": "new password 1", "confirm": "x"})
     assert mismatch.status_code == 422 and "Las dos contraseñas no coinciden." in _html(mismatch)
 
@@ -127,7 +120,7 @@ def test_the_invitation_mail_and_page_in_spanish(mailing_app, request):
     auth.as_member(product, "owner", client=client)
     made = _invite(client, auth, product, email="eva@example.com")
     page = _html(made)
-    assert _left(page) == [] and "Invitación lista" in page and "Enviado por correo a" in page
+    assert english_left(page) == [] and "Invitación lista" in page and "Enviado por correo a" in page
     [message] = mailing_app.extensions["mailman"].outbox
     assert message.subject == "Únete a Cardio Plus en Maestra"
     assert "te invita a responder las conversaciones de WhatsApp de Cardio Plus en Maestra como agente" in message.body
@@ -136,7 +129,7 @@ def test_the_invitation_mail_and_page_in_spanish(mailing_app, request):
     path = "/invite?t=" + message.body.split("t=")[1].split()[0]
     visitor = _spanish(mailing_app.test_client())
     invitation = _html(visitor.get(path))
-    assert _left(invitation) == []
+    assert english_left(invitation) == []
     assert "Unirme a Cardio Plus" in invitation and "Crea tu cuenta" in invitation and "<strong>agente</strong>" in invitation
     refused = visitor.post(path.split("?")[0], data={"csrf_token": _token(invitation), "t": path.split("t=")[1],
                                                      "password": "a fine password", "confirm": "another one"})
@@ -162,25 +155,25 @@ def test_products_index_in_spanish(es, auth, make_product):
     user = auth.as_member(make_product("Cardio Plus"), "owner")
     make_product("Derma Sur", owner=db.session.get(User, user.id))  # two products: the list, not a redirect
     page = _html(es.get("/?all=1"))
-    assert _left(page) == [] and "Tus productos" in page and "Derma Sur" in page
+    assert english_left(page) == [] and "Tus productos" in page and "Derma Sur" in page
 
 
 def test_an_empty_products_index_in_spanish(es, auth, make_user):
     auth.login(make_user())
     page = _html(es.get("/"))
-    assert _left(page) == [] and "Aún no eres miembro de ningún producto" in page
+    assert english_left(page) == [] and "Aún no eres miembro de ningún producto" in page
 
 
 def test_members_page_and_its_flashes_in_spanish(es, auth, make_product, make_user):
     product = make_product("Cardio Plus")
     auth.as_member(product, "owner")
     page = _html(es.get(f"/p/{product.id}/members"))
-    assert _left(page) == []
+    assert english_left(page) == []
     assert "Equipo" in page or "Invitar a alguien" in page
     assert "Crear enlace de invitación" in page and ">Propietario</option>" in page and "Retirar" not in page
     _invite(es, auth, product)
     page = _html(es.get(f"/p/{product.id}/members"))
-    assert _left(page) == [] and "Invitaciones abiertas" in page and "Cualquiera con el enlace" in page
+    assert english_left(page) == [] and "Invitaciones abiertas" in page and "Cualquiera con el enlace" in page
     invitation = db.session.query(Invitation).one()
     withdrawn = es.post(f"/p/{product.id}/invitations/{invitation.id}/revoke",
                         data={"csrf_token": auth.csrf_token()}, follow_redirects=True)
@@ -194,7 +187,7 @@ def test_the_remove_page_and_a_member_error_in_spanish(es, auth, make_product):
     auth.as_member(product, "admin")
     owner = db.session.query(Membership).filter_by(product_id=product.id, role="owner").one()
     confirm = _html(es.get(f"/p/{product.id}/members/{owner.id}/remove"))
-    assert _left(confirm) == [] and "¿Quitar a" in confirm and "Cancelar" in confirm
+    assert english_left(confirm) == [] and "¿Quitar a" in confirm and "Cancelar" in confirm
     refused = es.post(f"/p/{product.id}/members/{owner.id}/remove", data={"csrf_token": auth.csrf_token()},
                       follow_redirects=True)
     assert "Solo un propietario puede cambiar o quitar a un propietario." in _html(refused)
@@ -214,7 +207,7 @@ def test_audit_log_in_spanish_with_labels_for_known_actions(es, auth, make_produ
                         AuditEvent(product_id=product.id, action="something.new", detail={})])
     db.session.commit()
     page = _html(es.get(f"/p/{product.id}/audit"))
-    assert _left(page) == []
+    assert english_left(page) == []
     assert "Registro de auditoría" in page or "Quién" in page
     assert "Invitación creada" in page and "something.new" in page and "Meta / sistema" in page
     english = _html(es.get(f"/p/{product.id}/audit", headers={"Accept-Language": "en"}))
@@ -225,7 +218,7 @@ def test_the_channels_page_without_a_number_in_spanish(es, auth, make_product):
     product = make_product("Cardio Plus")
     auth.as_member(product, "owner")
     fragment = _html(es.get(f"/p/{product.id}/meta/status", headers={"HX-Request": "true"}))
-    assert _left(fragment) == []
+    assert english_left(fragment) == []
     assert "Números de WhatsApp" in fragment and "Conectar con Meta" in fragment
     assert "Aún no hay ningún número de WhatsApp vinculado" in fragment
     assert "Canales" in _html(es.get(f"/p/{product.id}/channels"))
@@ -237,17 +230,17 @@ def test_api_keys_page_and_its_error_and_flash_in_spanish(es, auth, make_product
     product = make_product("Cardio Plus")
     auth.as_member(product, "owner")
     page = _html(es.get(f"/p/{product.id}/api-keys"))
-    assert _left(page) == [] and "Claves de API" in page and "Aún no hay claves." in page
+    assert english_left(page) == [] and "Claves de API" in page and "Aún no hay claves." in page
     refused = es.post(f"/p/{product.id}/api-keys", data={"csrf_token": auth.csrf_token(), "name": ""})
     assert refused.status_code == 422 and "Dale a la clave un nombre" in _html(refused)
     made = es.post(f"/p/{product.id}/api-keys", data={"csrf_token": auth.csrf_token(), "name": "CRM"})
     page = re.sub(r"mst_[0-9a-f]+", "", _html(made))
-    assert _left(page) == [] and "Tu clave nueva" in page and "Revocar" in page and "nunca" in page
+    assert english_left(page) == [] and "Tu clave nueva" in page and "Revocar" in page and "nunca" in page
     key_id = re.search(r"/api-keys/([0-9a-f-]+)/revoke", _html(made)).group(1)
     revoked = es.post(f"/p/{product.id}/api-keys/{key_id}/revoke", data={"csrf_token": auth.csrf_token()},
                       follow_redirects=True)
     page = re.sub(r"mst_[0-9a-f]+", "", _html(revoked))  # the key's random prefix may spell "be"
-    assert "revocada: deja de funcionar de inmediato" in page and _left(page) == []
+    assert "revocada: deja de funcionar de inmediato" in page and english_left(page) == []
 
 
 def test_api_reference_chrome_in_spanish(es, auth, make_product):
@@ -262,7 +255,7 @@ def test_api_reference_chrome_in_spanish(es, auth, make_product):
 def test_error_pages_in_spanish(es, path, code, words):
     response = es.get(path)
     page = _html(response)
-    assert response.status_code == code and _left(page) == []
+    assert response.status_code == code and english_left(page) == []
     for word in words:
         assert word in page
 
@@ -278,12 +271,12 @@ def test_a_403_in_spanish(es, auth, make_product):
     product = make_product()
     auth.as_member(product, "agent")
     response = es.get(f"/p/{product.id}/api-keys")
-    assert response.status_code == 403 and "Prohibido" in _html(response) and _left(_html(response)) == []
+    assert response.status_code == 403 and "Prohibido" in _html(response) and english_left(_html(response)) == []
 
 
 def test_the_data_deletion_status_page_in_spanish(es):
     page = _html(es.get("/meta/data-deletion/nothing"))
-    assert _left(page) == [] and "Solicitud de eliminación de datos" in page
+    assert english_left(page) == [] and "Solicitud de eliminación de datos" in page
 
 
 def test_meta_error_explanations_and_stored_reasons_are_translated_when_shown(app):
