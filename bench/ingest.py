@@ -23,6 +23,7 @@ import tempfile
 import time
 import uuid
 from contextlib import ExitStack
+from pathlib import Path
 
 from sqlalchemy import Column, Index, MetaData, Table, UniqueConstraint
 
@@ -56,8 +57,9 @@ def batch(bodies: int, per_body: int, known: bool, rng) -> list:
 
 
 def floor_table(messages: Table) -> Table:
-    """A copy of the messages table without foreign keys: same columns, same unique key and indexes."""
-    table = Table("floor_messages", MetaData(), *[Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+    """A copy of the messages table without foreign keys or defaults (columns the floor leaves out
+    stay empty): same columns, same unique key and indexes."""
+    table = Table("floor_messages", MetaData(), *[Column(c.name, c.type, primary_key=c.primary_key, nullable=True)
                                                   for c in messages.columns])
     UniqueConstraint(table.c.product_id, table.c.wamid)
     Index("ix_floor_product", table.c.product_id)
@@ -99,7 +101,8 @@ def measure(url: str) -> list[tuple]:
     import random
 
     env = wb.portal_env(url)
-    wb.prepare_portal_database(env)
+    with tempfile.TemporaryDirectory() as scratch:
+        wb.prepare_portal_database(env, Path(scratch) / "upgrade.log")
     from portal import create_app
     from portal.extensions import db
     from portal.models import Message, WhatsAppAccount
