@@ -24,6 +24,8 @@ from ..models.base import uuid7_ints
 
 # SQLite allows 32,766 parameters per statement, PostgreSQL 65,535.
 MAX_PARAMETERS = 30_000
+# SQL texts kept per statement and dialect (a worker meets every batch size from 1 to a full chunk).
+KEPT_TEXTS = 64
 
 
 class _Prepared:
@@ -45,10 +47,13 @@ class _Prepared:
         self.sql: dict = {}
 
     def keep(self, key, sql: str) -> str:
-        """Cache the SQL text of `key` in the driver's placeholder style; return it."""
+        """Cache the SQL text of `key` in the driver's placeholder style; return it. The texts are
+        keyed by row count and a full chunk's is a few hundred kB: past KEPT_TEXTS, the oldest goes."""
         if self.numbered:
             numbers = iter(range(1, sql.count("%s") + 1))
             sql = re.sub("%s", lambda _: f"${next(numbers)}", sql)
+        if len(self.sql) >= KEPT_TEXTS:
+            del self.sql[next(iter(self.sql))]
         self.sql[key] = sql
         return sql
 
@@ -97,6 +102,12 @@ def _convert_column(process, values) -> list:
     return list(map(done.__getitem__, values))
 
 
+def id_order(stored_id):
+    """Sort key of an id in its stored form: the UUID's integer (psycopg), or the 32 hex digits
+    themselves (SQLite), which sort the same way. Faster than comparing UUID objects."""
+    return getattr(stored_id, "int", stored_id)
+
+
 def stored_form(dialect, column: Column, value):
     """`value` as the driver receives it for `column` (and returns it when read without conversion)."""
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
@@ -104,10 +115,11 @@ def stored_form(dialect, column: Column, value):
 
 
 def new_ids(dialect, count: int) -> list:
-    """`count` fresh UUIDv7 keys (as the ORM makes them, models/base.py) in their stored form.
+    """`count` fresh UUIDv7 keys (as the ORM makes them, models/base.py) in their stored form, in
+    ascending order (sorted as integers: comparing UUID objects is a Python call per comparison).
     Where Uuid binds as 32 hex digits (SQLite), they are written as such directly: building and
     hashing UUID objects cost more per message than inserting it."""
-    values = uuid7_ints(count)
+    values = sorted(uuid7_ints(count))
     probe = values[0] if values else 0
     if stored_form(dialect, _ID, uuid.UUID(int=probe)) != f"{probe:032x}":
         return [stored_form(dialect, _ID, uuid.UUID(int=value)) for value in values]
@@ -139,11 +151,13 @@ class FastStatement:
             prepared = self._prepared[dialect.name] = _Prepared(self, dialect)
         return prepared
 
-    def params(self, prepared: _Prepared, rows: list[dict]) -> list:
-        """The parameters of `rows`, row after row, converted column by column."""
+    def params(self, prepared: _Prepared, rows: list, get=None) -> list:
+        """The parameters of `rows` (dicts, or tuples in column order with `get=tuple`), row after
+        row, converted column by column."""
+        get = get or self._get
         if not prepared.binds:
-            return list(chain.from_iterable(map(self._get, rows)))
-        columns = list(zip(*map(self._get, rows)))
+            return list(chain.from_iterable(map(get, rows)))
+        columns = list(zip(*map(get, rows)))
         for index, bind in prepared.binds:
             columns[index] = _convert_column(bind, columns[index])
         return list(chain.from_iterable(zip(*columns)))
@@ -277,7 +291,7 @@ class FastFind(FastStatement):
                     f"WITH k ({', '.join(self.names)}) AS (VALUES {', '.join([one] * len(chunk))}) "
                     f"SELECT {', '.join('k.' + name for name in self.names)}, {lookups} FROM k"
                 )
-            params = self.params(prepared, [dict(zip(self.names, key)) for key in chunk]) + product * len(self.returning)
+            params = self.params(prepared, chunk, get=tuple) + product * len(self.returning)
             rows = execute(conn, sql, tuple(params), fetch=True, generic_plan=False)
             found += [row for row in rows if row[width] is not None]
         return self.convert_found(prepared, found, width)
