@@ -2,6 +2,8 @@
 (store every journaled delivery now, then exit; `flask work` does it continuously)."""
 from __future__ import annotations
 
+import gc
+
 import click
 from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,6 +25,7 @@ def replay_command(numbers):
 @webhooks_cli.command("drain")
 def drain_command():
     """Store every journaled webhook delivery now, then exit."""
+    gc.freeze()  # as `flask work` does (portal/jobs.py run_worker): the app's objects stay out of collections
     try:
         result = drain()
     except SQLAlchemyError as error:
