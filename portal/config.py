@@ -314,6 +314,8 @@ def _jobs_url(cfg: dict, env_name: str) -> str:
 
 
 def _engine_options(url: str) -> dict:
+    from .database import json_text
+
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+        return {"connect_args": {"timeout": 30}, "json_serializer": json_text}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "json_serializer": json_text}

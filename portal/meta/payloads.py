@@ -286,7 +286,9 @@ def author(message: dict, contacts: People, counterpart_key: str = "from") -> Pe
     what the business sent), completed by the matching entry of `contacts`. A message with no id
     of its own belongs to the change's only contact, if there is exactly one."""
     raw_id = message.get(counterpart_key)
-    person = Person(wa_id=wa_id_or_none(raw_id), user_id=bsuid_or_none(message.get(f"{counterpart_key}_user_id")) or bsuid_or_none(raw_id))
+    wa_id = wa_id_or_none(raw_id)  # a phone number is not also a BSUID: no second look at raw_id then
+    person = Person(wa_id=wa_id, user_id=bsuid_or_none(message.get(f"{counterpart_key}_user_id"))
+                    or (None if wa_id else bsuid_or_none(raw_id)))
     match = contacts.by_wa_id.get(person.wa_id) if person.wa_id else None
     if match is None and person.user_id:
         match = contacts.by_user_id.get(person.user_id)

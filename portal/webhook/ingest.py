@@ -39,7 +39,7 @@ from ..models import (
 from ..models.base import utcnow
 from ..outgoing import from_ingest as outgoing
 from . import account_events, identities, statuses
-from .fastsql import FastBulkUpdate, FastFind, FastInsert, FastLookup, new_ids, stored_form
+from .fastsql import FastBulkUpdate, FastFind, FastInsert, FastLookup, id_order, new_ids, stored_form
 from .upsert import insert_ignoring_conflicts
 
 accounts = WhatsAppAccount.__table__
@@ -366,7 +366,7 @@ class _Batch:
         # delivery) keep a burst of one second in the order it was sent. Past chats take their own
         # time, so they sit in the past of their thread and never reach the live feed.
         in_order = sorted(rows, key=lambda r: (r["sent_at"] or now, r["position"]))
-        for row, new_id in zip(in_order, sorted(new_ids(dialect, len(rows)))):
+        for row, new_id in zip(in_order, new_ids(dialect, len(rows))):
             row["id"] = new_id
             row["created_at"] = (row["sent_at"] or now) if row["origin"] == ORIGIN_HISTORY else now
         inserted = set(INSERT_MESSAGES.run(conn, rows))
@@ -450,7 +450,7 @@ class _Batch:
         def find(keys) -> dict:
             return {(number, cid): conversation_id for number, cid, conversation_id in FIND_CONVERSATIONS.run(conn, product_id, keys)}
 
-        known = find(sorted(by_contact))
+        known = find(list(by_contact))  # a read: any order
         missing = sorted(key for key in by_contact if key not in known)
         if missing:
             now = utcnow()
@@ -566,6 +566,11 @@ def _download_media_after_commit(media_rows: list[dict], product_of: dict) -> No
         enqueue_for_new_rows([(product_of[r["product_id"]], r["id"]) for r in media_rows])
 
 
+def _by_id(item) -> object:
+    """(conversation id, ...) items in id order: the order every worker locks them in."""
+    return id_order(item[0])
+
+
 def _bump_conversations(conn, new_messages: list[dict]) -> None:
     """Once per NEW message: unread + 1, latest time, preview, and the 24-hour window; what the
     business sent from the app and past chats only move the latest time and preview."""
@@ -586,8 +591,8 @@ def _bump_conversations(conn, new_messages: list[dict]) -> None:
             entry["at"], entry["row"] = at, row
     if quiet:
         BUMP_QUIETLY.run(conn, [{"id": cid, "product_id": v["row"]["product_id"], "at": v["at"],
-                                 "preview": payloads.preview(v["row"])} for cid, v in sorted(quiet.items())])
+                                 "preview": payloads.preview(v["row"])} for cid, v in sorted(quiet.items(), key=_by_id)])
     if live:
         BUMP_CONVERSATIONS.run(conn, [{"id": cid, "product_id": v["row"]["product_id"], "n": v["n"], "at": v["at"],
                                        "preview": payloads.preview(v["row"])}
-                                      for cid, v in sorted(live.items())])
+                                      for cid, v in sorted(live.items(), key=_by_id)])
