@@ -66,7 +66,7 @@ def execute(conn, sql: str, params, fetch: bool = False, many: bool = False, gen
     connection is invalidated, as SQLAlchemy itself does. `generic_plan=False` keeps psycopg
     from preparing the statement after a few runs: PostgreSQL then plans it once for any
     parameters, and for the lookups that generic plan scanned the product's whole table
-    (45 ms instead of 1 for 100 new senders).
+    (bench/README.md, "Ingest").
     """
     dbapi = conn.dialect.loaded_dbapi
     fairy = conn.connection
