@@ -49,6 +49,17 @@ def _check_actor(actor: Membership | None, role: str | None = None, target: Memb
         raise MemberError(_("Only an owner can change or remove an owner."))
 
 
+def grantable_roles(actor: Membership) -> list[str]:
+    """The roles `actor` may give (their own and below): what their menus offer. The checks here
+    still decide each request."""
+    return [role for role in ROLES if _rank(role) <= _rank(actor.role)]
+
+
+def may_manage(actor: Membership, target: Membership) -> bool:
+    """Whether `actor` may change or remove `target` (an owner only by an owner)."""
+    return target.role != "owner" or actor.role == "owner"
+
+
 def check_grant(actor: Membership | None, role: str) -> None:
     """Refuse a role above the actor's own (invitations use the same rule as adding a member)."""
     if role not in ROLES:

@@ -10,11 +10,12 @@ from sqlalchemy import select
 from .. import audit, mail
 from ..auth import links
 from ..extensions import db
+from ..labels import ROLE_CHOICE_LABELS
 from ..models import MANAGER_ROLES, AuditEvent, Invitation, Membership, utcnow
 from ..tenancy import current_membership, current_product, get_or_404, require_role
 from . import bp, product_bp
 from .forms import AddMemberForm, ProductSettingsForm, RoleForm
-from .members import MemberError, change_role, check_grant, remove_member
+from .members import MemberError, change_role, check_grant, grantable_roles, may_manage, remove_member
 
 AUDIT_PAGE_SIZE = 100
 
@@ -69,7 +70,20 @@ def members():
 
 def _members_page(status: int = 200, **extra):
     memberships = db.session.execute(select(Membership).join(Membership.user).order_by(Membership.created_at)).scalars().all()
-    can_manage = current_membership().can_manage
+    actor = current_membership()
+    can_manage = actor.can_manage
+    # The menus offer only the roles this member may give; an owner's row is for owners to change.
+    choices = [(role, ROLE_CHOICE_LABELS[role]) for role in grantable_roles(actor)]
+    add_form = AddMemberForm()
+    add_form.role.choices = choices
+
+    def role_form_for(membership: Membership) -> RoleForm | None:
+        if not may_manage(actor, membership):
+            return None
+        form = RoleForm(role=membership.role)
+        form.role.choices = choices
+        return form
+
     invitations = db.session.execute(
         select(Invitation).where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None),
                                  Invitation.expires_at > utcnow()).order_by(Invitation.created_at.desc())
@@ -78,9 +92,9 @@ def _members_page(status: int = 200, **extra):
         "products/members.html",
         memberships=memberships,
         invitations=invitations,
-        add_form=AddMemberForm(),
+        add_form=add_form,
         can_manage=can_manage,
-        role_form_for=lambda m: RoleForm(role=m.role),
+        role_form_for=role_form_for,
         mail_configured=mail.configured(),
         **extra,
     ), status

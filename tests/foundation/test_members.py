@@ -148,3 +148,26 @@ def test_switcher_lists_only_my_products(client, auth, make_product):
     auth.as_member(mine, "agent")
     page = client.get(f"/p/{mine.id}/channels").get_data(as_text=True)
     assert "Mine" in page and "Theirs Secret" not in page
+
+
+def test_menus_offer_only_the_roles_a_member_may_give(client, auth, make_product, make_user):
+    """An admin's menus have no "Owner" (choosing it could only be refused), and an owner's row shows
+    its role without a form or a remove link; an owner is offered every role."""
+    owner = make_user()
+    product = make_product(owner=owner)
+    owner_membership = _membership(product, owner)
+    agent = make_user()
+    db.session.add(Membership(product_id=product.id, user_id=agent.id, role="agent"))
+    db.session.commit()
+    agent_membership = _membership(product, agent)
+    auth.as_member(product, "admin")
+    page = client.get(f"/p/{product.id}/members").get_data(as_text=True)
+    assert 'value="owner"' not in page
+    assert 'value="admin"' in page and 'value="agent"' in page
+    assert f"/members/{owner_membership.id}/role" not in page and f"/members/{owner_membership.id}/remove" not in page
+    assert f"/members/{agent_membership.id}/role" in page and f"/members/{agent_membership.id}/remove" in page
+    auth.logout()
+    auth.login(owner)
+    page = client.get(f"/p/{product.id}/members").get_data(as_text=True)
+    assert page.count('value="owner"') >= 2  # the invitation's menu and each member's
+    assert f"/members/{owner_membership.id}/role" in page
