@@ -188,6 +188,7 @@ def test_phone_shows_one_pane_with_a_way_back_and_send_is_tappable(browser, live
     page = _login(context, base_url)
     page.goto(f"{base_url}/p/{ids['product']}/")
     assert page.locator(".pane-list").is_visible() and not page.locator(".pane-thread").is_visible()
+    assert page.get_by_role("link", name="New conversation", exact=True).is_visible()  # templates start one
     page.locator(".conversation-row", has_text="Ana Rojas").tap()
     page.wait_for_url(f"**/conversations/{ids['ana']}")
     assert not page.locator(".pane-list").is_visible()

@@ -168,6 +168,10 @@ def test_new_conversation_with_a_template_to_an_e164_number(client, auth, tenant
     assert (conversation.product_id, conversation.phone_number_id, contact.wa_id) == (cardio.id, NUMBER_A, "15551230001")
     assert json.loads(graph.calls[0].request.body)["to"] == "15551230001"
     assert response.headers["Location"].endswith(f"/conversations/{conversation.id}")
+    # With a conversation open (the thread pane no longer shows its link; a phone shows one pane),
+    # the list still offers a new conversation.
+    thread = client.get(f"/p/{cardio.id}/conversations/{conversation.id}").get_data(as_text=True)
+    assert f'href="/p/{cardio.id}/conversations/new"' in thread and "New conversation with a template" in thread
     # A second template to the same number goes to the same conversation.
     client.post(f"/p/{cardio.id}/conversations/new", data=dict(data, phone="+15551230001"))
     assert db.session.execute(select(Conversation)).scalars().all() == [conversation]
