@@ -15,6 +15,7 @@ Creates a SQLite file in a temporary directory and a fresh PostgreSQL database
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import json
 import statistics
@@ -109,6 +110,7 @@ def measure(url: str) -> list[tuple]:
     from portal.webhook.ingest import store_changes
 
     app = create_app(env)
+    gc.freeze()  # as `flask work` does (portal/jobs.py run_worker) before it drains
     rng = random.Random(7)
     results = []
     with app.app_context():
