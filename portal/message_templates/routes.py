@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..inbox import queries
+from ..inbox.rendering import shown_error
 from ..inbox.sending import SendRefused
 from ..models import MANAGER_ROLES, Conversation, MessageTemplate, utcnow
 from ..pages import render_page_or_fragment
@@ -143,7 +144,7 @@ def conversation_template(conversation_id):
         return render_template("message_templates/fill.html", template=template, action=action, form=request.form,
                                error=refused.words, conversation=conv), 409 if refused.kind != "invalid" else 422
     if outcome.problem:
-        flash(outcome.message.error_title, "error")
+        flash(shown_error(outcome.message), "error")
     return redirect(url_for("inbox.conversation", conversation_id=conv.id), 303)
 
 
@@ -173,7 +174,7 @@ def new_conversation():
         context["error"] = refused.words
         return render_template("message_templates/new_conversation.html", **context), 422 if refused.kind == "invalid" else 409
     if outcome.problem:
-        flash(outcome.message.error_title, "error")
+        flash(shown_error(outcome.message), "error")
     return redirect(url_for("inbox.conversation", conversation_id=conv.id), 303)
 
 
