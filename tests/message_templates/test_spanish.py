@@ -214,3 +214,20 @@ def test_a_template_meta_refuses_is_flashed_in_the_readers_language(client, auth
             "(código 132001)") in html
     assert "Meta said" not in html
 
+
+def test_a_template_the_portal_refuses_to_send_says_why_in_the_readers_language(client, auth, tenants, make_template,
+                                                                                make_conversation):
+    """The portal's own reasons (stored English constants) come translated on the fill page."""
+    from portal.models import WhatsAppAccount
+
+    cardio, _ = tenants
+    template = make_template(cardio)
+    conversation = make_conversation(cardio)
+    account = db.session.execute(select(WhatsAppAccount).where(WhatsAppAccount.phone_number_id == NUMBER_A)).scalar_one()
+    account.mark_needs_reconnect("test: the token expired")
+    db.session.commit()
+    auth.as_member(cardio, role="agent")
+    response = client.post(f"/p/{cardio.id}/conversations/{conversation.id}/template", headers=ES, data={
+        "csrf_token": auth.csrf_token(), "template_id": str(template.id), "body_1": "Ana", "body_2": "A-17"})
+    assert response.status_code == 409
+    assert "El acceso de este número de WhatsApp a Meta venció o fue revocado" in response.get_data(as_text=True)
