@@ -578,6 +578,24 @@ def test_odd_value_level_errors_are_kept_only_as_far_as_they_are_metas(client, a
     assert account.webhook_error_value == [{"title": "T" * 512}]
 
 
+def test_an_unsupported_messages_errors_are_said_in_the_readers_language(client, auth, two_products):
+    """The thread's note about an unsupported message (Meta's "Unsupported messages webhook
+    reference": errors [{code, title, message, error_data: {details}}]) is the portal's sentence in
+    the reader's language around Meta's title and details, which stay as Meta wrote them."""
+    cardio, _ = two_products
+    post(client, p.unsupported_message("wamid.U2"))
+    login(auth, cardio)
+    url = f"/p/{cardio.id}/conversations/{conversation_of(cardio).id}"
+    spanish = client.get(url, headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert ("WhatsApp no pudo transmitir este mensaje: Message type unknown: Message type is currently not "
+            "supported.") in spanish and "Abre WhatsApp en el teléfono para verlo." in spanish
+    english = client.get(url, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert ("WhatsApp could not pass this message on: Message type unknown: Message type is currently not "
+            "supported.") in english and "Open WhatsApp on the phone to see it." in english
+    feed = client.get(f"/p/{cardio.id}/feed", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert "Mensaje no compatible: Message type unknown: Message type is currently not supported." in feed
+
+
 def test_an_ad_link_that_is_not_a_web_link_is_not_a_link(client, auth, two_products):
     """A referral whose source_url is not http(s) (never seen from Meta; a signed body can still hold it)."""
     cardio, _ = two_products
