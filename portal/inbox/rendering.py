@@ -154,7 +154,9 @@ def shown_error(message, numbered: bool = True) -> str:
     if said is None:
         return _("WhatsApp could not deliver this message.")
     code = message.error_code
-    if not numbered or refused_words(message) is not None or not code or code in UNNUMBERED_CODES or f"code {code}" in message.error_title:
+    if not numbered or not code or code in UNNUMBERED_CODES or f"code {code}" in message.error_title:
+        return said
+    if refused_words(message) is not None:  # the refusal's sentence says its code
         return said
     return f"{said} {_('(code %(code)s)', code=code)}"
 

@@ -156,7 +156,9 @@ def _errors_words(errors) -> str | None:
         return None
     first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
     code = first.get("code")
-    return f"{words} {_('(code %(code)s)', code=code)}" if isinstance(code, int) and not isinstance(code, bool) else words
+    if not isinstance(code, int) or isinstance(code, bool):
+        return words
+    return f"{words} {_('(code %(code)s)', code=code)}"
 
 
 def shown_webhook_error(account) -> str | None:

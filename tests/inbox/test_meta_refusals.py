@@ -92,7 +92,8 @@ def test_replies_refused_before_read_in_each_readers_language(client, auth, inbo
     assert f"Meta refused the message: {INVALID} (code 131009)</span>" in english
     assert "Meta refused the message: Unsupported post request</span>" in english
     assert ("WhatsApp could not deliver to this number: it may not be on WhatsApp, or the customer must accept "
-            "WhatsApp&#39;s latest terms or update the app. Meta said: Message undeliverable (code 131026)</span>") in english
+            "WhatsApp&#39;s latest terms or update the app. Meta said: Message undeliverable "
+            "(code 131026)</span>") in english
     assert "Meta said" not in spanish and "Meta refused" not in spanish
 
 
