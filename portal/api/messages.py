@@ -157,5 +157,5 @@ def answer(outcome: sending.Outcome) -> tuple[int, dict]:
         code = PROBLEM_CODES.get(outcome.problem, outcome.problem)
         if message.type == "template" and message.error_code and 132000 <= message.error_code < 133000:
             code = "template_rejected"  # Meta's template errors (name, language, parameters)
-        body["error"] = {"code": code, "message": message.error_title or "Meta did not accept the message."}
+        body["error"] = {"code": code, "message": sending.error_for_machines(message) or "Meta did not accept the message."}
     return 202, body

@@ -100,10 +100,18 @@ class MessageOut(Schema):
     context_wamid = fields.String(allow_none=True, metadata={"description": "The message this one replies to."})
     status = fields.String(allow_none=True, metadata={"description": "Outbound: pending, sent, delivered, read, failed."})
     error_code = fields.Integer(allow_none=True)
-    error_title = fields.String(allow_none=True)
+    error_title = fields.Method("_error_title", allow_none=True, metadata={
+        "type": "string", "description": "Why it failed, in English (Meta's own words inside)."})
     sent_at = UTCDateTime(allow_none=True)
     status_at = UTCDateTime(allow_none=True)
     created_at = UTCDateTime(required=True)
+
+    def _error_title(self, message):
+        if isinstance(message, dict):  # a webhook's row (outgoing webhooks): Meta's own title as it came
+            return message.get("error_title")
+        from ..inbox.sending import error_for_machines
+
+        return error_for_machines(message)
 
     def _media(self, message):
         media_id = _get(message, "media_id")

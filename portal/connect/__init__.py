@@ -25,4 +25,5 @@ def init_app(app):
     app.add_template_global(connection_status, "meta_connection_status")
     app.add_template_global(shared_links, "meta_shared_links")
     app.add_template_global(alerts.shown, "account_alert_words")
+    app.add_template_global(alerts.shown_webhook_error, "webhook_error_words")
     app.add_template_filter(expiry_text, "token_expiry")

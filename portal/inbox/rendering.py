@@ -140,12 +140,25 @@ def call_permission_words(reply: dict) -> str:
     return _("Call permission: %(response)s", response=payloads.text(reply.get("response"), 32) or "")
 
 
-def shown_error(title: str | None) -> str:
-    """A failed message's stored error (English, as stored) in the reader's language, when it is one
-    of the portal's own sentences (Meta's own words stay as Meta wrote them)."""
-    if not title:
+# Codes the sentence stored for them already explains (rate limits): shown without their number.
+UNNUMBERED_CODES = (130429, 131056, 4, 80007)
+
+
+def shown_error(message, numbered: bool = True) -> str:
+    """Why an outbound message failed (or is held), in the reader's language, with Meta's code unless
+    not `numbered` (a tooltip): Meta's refusal of a send is composed now around Meta's own words; the
+    portal's own stored sentences are translated; a failed status's title stays as Meta wrote it."""
+    from .sending import refused_words, said_error
+
+    said = said_error(message)
+    if said is None:
         return _("WhatsApp could not deliver this message.")
-    return _(title)
+    code = message.error_code
+    if not numbered or not code or code in UNNUMBERED_CODES or f"code {code}" in message.error_title:
+        return said
+    if refused_words(message) is not None:  # the refusal's sentence says its code
+        return said
+    return f"{said} {_('(code %(code)s)', code=code)}"
 
 
 def _dict(value) -> dict:

@@ -286,7 +286,7 @@ def _refused(conv: Conversation, refused: sending.SendRefused, reply_to, body: s
 def _sent(conv: Conversation, outcome: sending.Outcome, replace: bool = False):
     if not is_fragment_request():
         if outcome.problem:
-            flash(shown_error(outcome.message.error_title), "error")
+            flash(shown_error(outcome.message), "error")
         return redirect(url_for(".conversation", conversation_id=conv.id), 303)
     blocked = _(sending.WINDOW_CLOSED_WORDS) if outcome.problem == "window_closed" else _blocked(conv)
     html = render_template(

@@ -11,13 +11,14 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import update
 
 from .. import audit
 from ..extensions import db
 from ..meta.graph import RATE_LIMIT_CODES, TOKEN_INVALID_CODES, WINDOW_CLOSED_CODE, Graph, GraphError
-from ..meta.send_errors import words_for
+from ..meta import send_errors
 from ..models import NEEDS_RECONNECT, OUTBOUND, Conversation, Message, WhatsAppAccount, utcnow
 from ..outgoing import events as outgoing_events
 from ..webhook.statuses import apply_pending_statuses
@@ -52,6 +53,9 @@ UNKNOWN_WORDS = N_("Meta did not answer in time, so the message may have been se
                    "minutes if the customer does not have it.")
 TEMPORARY_WORDS = N_("Meta had a temporary problem and did not send the message. Try again shortly.")
 NO_ACCOUNT_WORDS = N_("This conversation's number is no longer connected to the product, so replies cannot be sent.")
+# What _failed stores in error_title of its own: anything else there is Meta's refusal, in Meta's words.
+OWN_WORDS = frozenset({WINDOW_CLOSED_WORDS, RECONNECT_WORDS, RATE_LIMIT_WORDS, UNREACHABLE_WORDS, UNKNOWN_WORDS,
+                       TEMPORARY_WORDS, NO_ACCOUNT_WORDS})
 
 # Meta's "temporary issue, retry later" errors (API Unknown, API Service; HTTP 500, is_transient).
 TRANSIENT_CODES = {1, 2}
@@ -175,6 +179,31 @@ def retryable(message: Message) -> bool:
     return message.status == "pending" and message.status_at is not None and utcnow() - message.status_at > STALE_PENDING
 
 
+def refused_words(message: Message) -> str | None:
+    """Meta's own words, when Meta refused to send the message (a reply Meta never accepted, as in
+    `retryable`, failed for a reason that is not one of the portal's own): else None."""
+    title = message.error_title
+    if message.direction != OUTBOUND or message.wamid or message.status != "failed" or not title or title in OWN_WORDS:
+        return None
+    return send_errors.meta_words(title)
+
+
+def said_error(message: Message) -> str | None:
+    """Why the message failed (or is held), in the language of the moment: Meta's refusal in the
+    portal's words around Meta's own; else the stored title (the portal's sentences, translated)."""
+    words = refused_words(message)
+    if words is not None:
+        return send_errors.refusal(message.error_code, words)
+    return _(message.error_title) if message.error_title else None
+
+
+def error_for_machines(message: Message) -> str | None:
+    """The failure as the API says it, in English whoever asks: what error_title held before Meta's
+    own words were stored alone (the same sentence, composed now)."""
+    with force_locale("en"):
+        return said_error(message)
+
+
 def claim_for_retry(message: Message) -> bool:
     """Put a retryable message back to pending, unless another click or agent already did. Commits.
 
@@ -239,10 +268,8 @@ def _failed(message: Message, account: WhatsAppAccount, error: GraphError) -> Ou
         problem, words = "rate_limited", UNREACHABLE_WORDS
     elif error.code in TRANSIENT_CODES:
         problem, words = "rate_limited", TEMPORARY_WORDS
-    elif words_for(error.code):
-        problem, words = "meta", f"{words_for(error.code)} Meta said: {error.message} (code {error.code})"
-    else:
-        problem, words = "meta", f"Meta refused the message: {error.message}" + (f" (code {error.code})" if error.code else "")
+    else:  # Meta's own words, kept as Meta wrote them: said in each reader's language by said_error
+        problem, words = "meta", error.message
     log.info("send of message %s failed: code=%s kind=%s fbtrace_id=%s", message.id, error.code, error.kind, error.fbtrace_id)
     message.status = "failed"
     message.status_at = utcnow()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..inbox import queries
+from ..inbox.rendering import shown_error
 from ..inbox.sending import SendRefused
 from ..models import MANAGER_ROLES, Conversation, MessageTemplate, utcnow
 from ..pages import render_page_or_fragment
@@ -141,9 +142,9 @@ def conversation_template(conversation_id):
         outcome = sending.send_in_conversation(conv, template, request.form, current_user.id)
     except SendRefused as refused:
         return render_template("message_templates/fill.html", template=template, action=action, form=request.form,
-                               error=refused.words, conversation=conv), 409 if refused.kind != "invalid" else 422
+                               error=refused.shown, conversation=conv), 409 if refused.kind != "invalid" else 422
     if outcome.problem:
-        flash(outcome.message.error_title, "error")
+        flash(shown_error(outcome.message), "error")
     return redirect(url_for("inbox.conversation", conversation_id=conv.id), 303)
 
 
@@ -170,10 +171,10 @@ def new_conversation():
         conv, outcome = sending.start_conversation(account, request.form.get("phone", ""), template, request.form,
                                                    current_user.id)
     except SendRefused as refused:
-        context["error"] = refused.words
+        context["error"] = refused.shown
         return render_template("message_templates/new_conversation.html", **context), 422 if refused.kind == "invalid" else 409
     if outcome.problem:
-        flash(outcome.message.error_title, "error")
+        flash(shown_error(outcome.message), "error")
     return redirect(url_for("inbox.conversation", conversation_id=conv.id), 303)
 
 

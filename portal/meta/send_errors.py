@@ -1,8 +1,11 @@
 """Meta's send errors in words a team understands (the codes of Meta's "Error codes" page that an
-agent can act on; anything else is shown as Meta's own message). Translated when asked for
-(`words_for`), in the language of the request that sends (English in a background job)."""
+agent can act on; anything else is shown as Meta's own message). Translated when asked for (`words_for`,
+`refusal`): a page asks in its reader's language, the API in English."""
 from __future__ import annotations
 
+import re
+
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 WORDS = {
@@ -28,3 +31,26 @@ WORDS = {
 def words_for(code: int | None) -> str | None:
     words = WORDS.get(code) if code is not None else None
     return str(words) if words is not None else None
+
+
+# A refused send's stored error_title is Meta's own message (error_code beside it); replies refused
+# before that was so kept the whole English sentence, which `meta_words` takes apart again.
+_OLD_REFUSED = re.compile(r"^Meta refused the message: (?P<words>.*?)(?: \(code -?\d+\))?$", re.S)
+_OLD_EXPLAINED = re.compile(r"^.*? Meta said: (?P<words>.*?)(?: \(code -?\d+\))?$", re.S)
+
+
+def meta_words(title: str) -> str:
+    """Meta's own words of a refused send, as stored now or (older rows) inside the English sentence."""
+    old = _OLD_REFUSED.match(title) or _OLD_EXPLAINED.match(title)
+    return old["words"] if old else title
+
+
+def refusal(code: int | None, words: str) -> str:
+    """Why Meta refused to send a message, in the language of the moment: the portal's words around
+    Meta's own (`words`, as Meta wrote them) and its code."""
+    known = words_for(code)
+    if known:
+        return _("%(explanation)s Meta said: %(words)s (code %(code)s)", explanation=known, words=words, code=code)
+    if code:
+        return _("Meta refused the message: %(words)s (code %(code)s)", words=words, code=code)
+    return _("Meta refused the message: %(words)s", words=words)

@@ -47,7 +47,8 @@ class WhatsAppAccount(TenantScoped, db.Model):
     alert_value: Mapped[dict | None] = mapped_column(JSON)  # Meta's event and details, shown in each reader's language
     alert_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The latest error Meta put in a webhook about this number (value-level `errors`).
-    webhook_error: Mapped[str | None] = mapped_column(String(512))
+    webhook_error: Mapped[str | None] = mapped_column(String(512))  # in English (logs and the like)
+    webhook_error_value: Mapped[list | None] = mapped_column(JSON)  # Meta's errors, shown in each reader's language
     webhook_error_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, nullable=False)

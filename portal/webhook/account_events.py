@@ -95,6 +95,8 @@ def _value_errors(row: dict, value: dict) -> None:
         return
     for account in _accounts(row):
         account.webhook_error, account.webhook_error_at = words[:512], row["created_at"]
+        # Meta's errors, to say them again in each reader's language (the text above stays English).
+        account.webhook_error_value = alerts.kept_errors(value.get("errors"))
 
 
 _HANDLERS = {"phone_number_quality_update": _quality, "account_update": _account_update,

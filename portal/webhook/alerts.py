@@ -7,7 +7,8 @@ RECONNECTED carry only the event.
 
 The words are made in the language of the moment: English when a webhook is stored (the text kept
 on the account, for logs, the API and outgoing webhooks), the reader's when a page shows the alert
-again from the event Meta sent (`shown`), which the account keeps too.
+again from the event Meta sent (`shown`), which the account keeps too; likewise a webhook's
+value-level errors (`shown_webhook_error`), Meta's own words staying as Meta wrote them.
 """
 from __future__ import annotations
 
@@ -117,11 +118,53 @@ def _describe(value: dict, for_reader: bool) -> Alert | None:
     return None
 
 
-def errors_words(errors) -> str | None:
-    """Value-level `errors` of a change ({code, title, message, error_data: {details}}) in words."""
+# What an account keeps of a change's value-level `errors` to say them again: Meta's own fields.
+KEPT_ERRORS = 5
+
+
+def kept_errors(errors) -> list[dict] | None:
+    """Value-level `errors` of a change ({code, title, message, error_data: {details}}) as an account
+    keeps them: Meta's code and words, nothing else Meta sent, at most a few."""
+    if not isinstance(errors, list):
+        return None
+    kept = []
+    for error in (e for e in errors[:KEPT_ERRORS] if isinstance(e, dict)):
+        code = error.get("code")
+        item: dict = {"code": code} if isinstance(code, int) and not isinstance(code, bool) else {}
+        item.update((key, words) for key in ("title", "message") if (words := text(error.get(key), 512)))
+        data = error.get("error_data")
+        details = text(data.get("details"), 512) if isinstance(data, dict) else None
+        if details:
+            item["error_data"] = {"details": details}
+        if item:
+            kept.append(item)
+    return kept or None
+
+
+def errors_words(errors, for_reader: bool = False) -> str | None:
+    """Value-level `errors` of a change in words: Meta's own (the first error's title and details)
+    and its code, the portal's part in English to be stored, or `for_reader` in the reader's language."""
+    if not for_reader:
+        with force_locale("en"):  # whoever's request stores it (the webhook's own, in inline mode)
+            return _errors_words(errors)
+    return _errors_words(errors)
+
+
+def _errors_words(errors) -> str | None:
     words = error_words(errors)
     if not words:
         return None
     first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
     code = first.get("code")
-    return f"{words} (code {code})" if isinstance(code, int) and not isinstance(code, bool) else words
+    if not isinstance(code, int) or isinstance(code, bool):
+        return words
+    return f"{words} {_('(code %(code)s)', code=code)}"
+
+
+def shown_webhook_error(account) -> str | None:
+    """The number's latest webhook error in the reader's language (from the errors it keeps; else the stored text)."""
+    if isinstance(account.webhook_error_value, list):
+        words = errors_words(account.webhook_error_value, for_reader=True)
+        if words is not None:
+            return words
+    return account.webhook_error

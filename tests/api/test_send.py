@@ -258,3 +258,38 @@ def test_idempotency_keys_are_forgotten_after_a_day(client, api_tenants):
     assert _all(IdempotentRequest) == []
     again = client.post("/api/v1/messages", headers=headers, json={"to": a.contact.wa_id, "text": "x"}).get_json()
     assert again["id"] != first["id"] and len(responses.calls) == 2
+
+
+@responses.activate
+def test_a_refusal_is_answered_in_english_as_before(client, api_tenants):
+    """The reply keeps Meta's own words (pages say them in each reader's language); the API still
+    answers the whole English sentence, whatever language the request asks for. Graph's error
+    envelope as Meta's Cloud API "Error codes" page documents it."""
+    a, _ = api_tenants
+    responses.post(f"{GRAPH}/{a.account.phone_number_id}/messages", status=400, json={"error": {
+        "message": "(#131009) Parameter value is not valid", "type": "OAuthException", "code": 131009,
+        "error_data": {"messaging_product": "whatsapp", "details": "Parameter value is not valid"},
+        "fbtrace_id": "AbCd"}})
+    answer = client.post("/api/v1/messages", headers={**a.headers, "Accept-Language": "es"},
+                         json={"to": f"+{a.contact.wa_id}", "text": "hola"})
+    assert answer.status_code == 202
+    body = answer.get_json()
+    words = "Meta refused the message: (#131009) Parameter value is not valid (code 131009)"
+    assert body["status"] == "failed" and body["error"] == {"code": "meta_refused", "message": words}
+    stored = db.session.get(Message, uuid.UUID(body["id"]))
+    assert (stored.error_code, stored.error_title) == (131009, "(#131009) Parameter value is not valid")
+    got = client.get(f"/api/v1/messages/{body['id']}", headers={**a.headers, "Accept-Language": "es"}).get_json()
+    assert (got["error_code"], got["error_title"]) == (131009, words)
+
+
+def test_a_reply_refused_before_reads_as_it_was_stored(client, api_tenants):
+    """A row stored with the whole English sentence is answered with it unchanged."""
+    a, _ = api_tenants
+    words = "Meta refused the message: (#100) Invalid parameter (code 100)"
+    message = Message(product_id=a.product.id, conversation_id=a.conversation.id, phone_number_id=a.account.phone_number_id,
+                      contact_wa_id=a.message.contact_wa_id, direction="out", type="text", text="hola", status="failed",
+                      status_at=utcnow(), created_at=utcnow(), error_code=100, error_title=words)
+    db.session.add(message)
+    db.session.commit()
+    got = client.get(f"/api/v1/messages/{message.id}", headers=a.headers).get_json()
+    assert (got["status"], got["error_code"], got["error_title"]) == ("failed", 100, words)

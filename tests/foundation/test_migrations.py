@@ -196,3 +196,29 @@ def test_shared_inbox_migration_keeps_conversations_and_indexes_stored_messages(
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT text FROM messages")).scalars().all() == ["my prescription renewal"]
         db.engine.dispose()
+
+
+def test_webhook_error_value_migration_keeps_stored_errors(empty_database_url):
+    """0022_webhook_error_value on a database whose number already shows a webhook error: its text
+    stays (shown as it is, having no errors kept), the new column starts empty, and going back keeps it."""
+    app = create_app(_test_config(empty_database_url))
+    with app.app_context():
+        upgrade(revision="0021")
+        with db.engine.begin() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            product, account = [(i.hex if sqlite else str(i)) for i in (uuid.uuid4(), uuid.uuid4())]
+            conn.execute(text("INSERT INTO products (id, name, created_at) VALUES (:id, 'Kept', CURRENT_TIMESTAMP)"), {"id": product})
+            conn.execute(text(
+                "INSERT INTO whatsapp_accounts (id, product_id, phone_number_id, business_account_id, access_token, status, "
+                "webhook_error, webhook_error_at, created_at, updated_at) VALUES (:id, :p, '106540352242922', '102290129340398', "
+                "'x', 'connected', 'Something went wrong (code 131000)', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                {"id": account, "p": product})
+        upgrade()
+        with db.engine.connect() as conn:
+            assert [tuple(r) for r in conn.execute(text("SELECT webhook_error, webhook_error_value FROM whatsapp_accounts"))] == [
+                ("Something went wrong (code 131000)", None)]
+        downgrade(revision="0021")
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT webhook_error FROM whatsapp_accounts")).scalars().all() == [
+                "Something went wrong (code 131000)"]
+        db.engine.dispose()

@@ -192,3 +192,42 @@ def test_labels_keep_stored_values_and_fall_back_to_metas_names(app):
         assert labels.label("status", "IN_APPEAL") == "in appeal"
         assert "The code expires after 1 to 90 minutes." in definition.check(
             definition.Draft(name="otp", category="AUTHENTICATION", code_expiration_minutes="500"))
+
+
+def test_a_template_meta_refuses_is_flashed_in_the_readers_language(client, auth, tenants, graph, make_template,
+                                                                    make_conversation):
+    """The portal's explanation and wrapper in Spanish, Meta's own words as Meta wrote them (Graph's
+    error envelope as Meta's Cloud API "Error codes" page documents it)."""
+    cardio, _ = tenants
+    template = make_template(cardio)
+    conversation = make_conversation(cardio)
+    graph.add(responses.POST, f"{G}/{NUMBER_A}/messages", status=400, json={"error": {
+        "message": "(#132001) Template name does not exist in the translation", "type": "OAuthException", "code": 132001,
+        "error_data": {"messaging_product": "whatsapp", "details": "template name (order_update) does not exist in en_US"},
+        "fbtrace_id": "AbC"}})
+    auth.as_member(cardio, role="agent")
+    html = client.post(f"/p/{cardio.id}/conversations/{conversation.id}/template", headers=ES, follow_redirects=True, data={
+        "csrf_token": auth.csrf_token(), "template_id": str(template.id), "body_1": "Ana", "body_2": "A-17"}
+    ).get_data(as_text=True)
+    assert ("Esta plantilla no existe en Meta en este idioma (o aún no está aprobada). Sincroniza las plantillas y "
+            "revisa su estado. Meta respondió: (#132001) Template name does not exist in the translation "
+            "(código 132001)") in html
+    assert "Meta said" not in html
+
+
+def test_a_template_the_portal_refuses_to_send_says_why_in_the_readers_language(client, auth, tenants, make_template,
+                                                                                make_conversation):
+    """The portal's own reasons (stored English constants) come translated on the fill page."""
+    from portal.models import WhatsAppAccount
+
+    cardio, _ = tenants
+    template = make_template(cardio)
+    conversation = make_conversation(cardio)
+    account = db.session.execute(select(WhatsAppAccount).where(WhatsAppAccount.phone_number_id == NUMBER_A)).scalar_one()
+    account.mark_needs_reconnect("test: the token expired")
+    db.session.commit()
+    auth.as_member(cardio, role="agent")
+    response = client.post(f"/p/{cardio.id}/conversations/{conversation.id}/template", headers=ES, data={
+        "csrf_token": auth.csrf_token(), "template_id": str(template.id), "body_1": "Ana", "body_2": "A-17"})
+    assert response.status_code == 409
+    assert "El acceso de este número de WhatsApp a Meta venció o fue revocado" in response.get_data(as_text=True)

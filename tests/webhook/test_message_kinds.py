@@ -531,6 +531,71 @@ def test_value_level_errors_are_shown_on_the_number(client, auth, two_products):
         in page(client, cardio, "/channels")
 
 
+def test_value_level_errors_are_said_in_each_readers_language(client, auth, two_products):
+    """The number keeps the errors Meta sent (value.errors, shaped as in Meta's "messages webhook
+    reference", errors object): a Spanish reader reads the portal's words in Spanish around Meta's
+    own, unchanged; the text stored for logs stays English."""
+    cardio, _ = two_products
+    errors = [{"code": 131000, "title": "Something went wrong", "message": "Something went wrong",
+               "error_data": {"details": "Unable to process the message."}}]
+    value = {"messaging_product": "whatsapp", "metadata": {"display_phone_number": p.DISPLAY_NUMBER, "phone_number_id": NUMBER_A},
+             "errors": errors}
+    post(client, field="messages", value=value)
+    login(auth, cardio)
+    spanish = client.get(f"/p/{cardio.id}/channels", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert ("Meta informó un error para este número: Something went wrong: Unable to process the message. "
+            "(código 131000)") in spanish
+    english = client.get(f"/p/{cardio.id}/channels", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert ("Meta reported an error for this number: Something went wrong: Unable to process the message. "
+            "(code 131000)") in english
+    account = db.session.execute(select(WhatsAppAccount).where(WhatsAppAccount.phone_number_id == NUMBER_A)).scalar_one()
+    assert account.webhook_error == "Something went wrong: Unable to process the message. (code 131000)"
+    assert account.webhook_error_value == errors
+
+
+def test_a_webhook_error_stored_before_keeps_its_text(client, auth, two_products):
+    """A number whose error was stored with its text only (before the errors were kept) shows that text."""
+    cardio, _ = two_products
+    account = db.session.execute(select(WhatsAppAccount).where(WhatsAppAccount.phone_number_id == NUMBER_A)).scalar_one()
+    account.webhook_error, account.webhook_error_at = "Something went wrong (code 131000)", account.created_at
+    db.session.commit()
+    login(auth, cardio)
+    spanish = client.get(f"/p/{cardio.id}/channels", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert "Meta informó un error para este número: Something went wrong (code 131000)" in spanish
+
+
+def test_odd_value_level_errors_are_kept_only_as_far_as_they_are_metas(client, auth, two_products):
+    """errors that are not Meta's shape (strings, a code that is no number, huge words) never fail
+    the page: the account keeps what can be said."""
+    cardio, _ = two_products
+    value = {"messaging_product": "whatsapp", "metadata": {"display_phone_number": p.DISPLAY_NUMBER, "phone_number_id": NUMBER_A},
+             "errors": [{"code": "x", "title": "T" * 5000, "error_data": "nope"}, "junk", {"code": True}]}
+    post(client, field="messages", value=value)
+    login(auth, cardio)
+    response = client.get(f"/p/{cardio.id}/channels", headers={"Accept-Language": "es"})
+    assert response.status_code == 200 and "Meta informó un error para este número: " + "T" * 255 in response.get_data(as_text=True)
+    account = db.session.execute(select(WhatsAppAccount).where(WhatsAppAccount.phone_number_id == NUMBER_A)).scalar_one()
+    assert account.webhook_error_value == [{"title": "T" * 512}]
+
+
+def test_an_unsupported_messages_errors_are_said_in_the_readers_language(client, auth, two_products):
+    """The thread's note about an unsupported message (Meta's "Unsupported messages webhook
+    reference": errors [{code, title, message, error_data: {details}}]) is the portal's sentence in
+    the reader's language around Meta's title and details, which stay as Meta wrote them."""
+    cardio, _ = two_products
+    post(client, p.unsupported_message("wamid.U2"))
+    login(auth, cardio)
+    url = f"/p/{cardio.id}/conversations/{conversation_of(cardio).id}"
+    spanish = client.get(url, headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert ("WhatsApp no pudo transmitir este mensaje: Message type unknown: Message type is currently not "
+            "supported.") in spanish and "Abre WhatsApp en el teléfono para verlo." in spanish
+    english = client.get(url, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert ("WhatsApp could not pass this message on: Message type unknown: Message type is currently not "
+            "supported.") in english and "Open WhatsApp on the phone to see it." in english
+    feed = client.get(f"/p/{cardio.id}/feed", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert "Mensaje no compatible: Message type unknown: Message type is currently not supported." in feed
+
+
 def test_an_ad_link_that_is_not_a_web_link_is_not_a_link(client, auth, two_products):
     """A referral whose source_url is not http(s) (never seen from Meta; a signed body can still hold it)."""
     cardio, _ = two_products
