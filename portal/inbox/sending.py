@@ -200,6 +200,8 @@ def said_error(message: Message) -> str | None:
 def error_for_machines(message: Message) -> str | None:
     """The failure as the API says it, in English whoever asks: what error_title held before Meta's
     own words were stored alone (the same sentence, composed now)."""
+    if not message.error_title:  # most messages: no locale to switch (the API lists many at once)
+        return None
     with force_locale("en"):
         return said_error(message)
 
