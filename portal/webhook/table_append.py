@@ -4,9 +4,10 @@ Why: one message per POST, the portal on PostgreSQL spent more CPU checking a po
 out (and pinging it) and going through SQLAlchemy for one INSERT than the INSERT itself costs,
 and stayed under issue 13's floor (bench/README.md, "What the remaining gaps are made of").
 Each process keeps one connection for journal appends, in autocommit (the INSERT is durable at
-the server before the 200), guarded by a lock so threads take turns. A failure drops the
-connection (the next append opens another through the pool, which pings it) and is raised as
-SQLAlchemy's OperationalError, which the view answers with a 503 so that Meta retries.
+the server before the 200), guarded by a lock so threads take turns. A failure, to connect or
+to insert, drops the connection (the next append opens another through the pool, which pings
+it) and is raised as SQLAlchemy's OperationalError, which the view answers with a 503 so that
+Meta retries.
 """
 from __future__ import annotations
 
@@ -27,11 +28,13 @@ class TableAppender:
 
     def append(self, body: bytes) -> None:
         with self.lock:
-            if self.connection is None:
-                connection = self.engine.raw_connection()  # through the pool: pinged, errors as SQLAlchemy's
-                connection.driver_connection.autocommit = True
-                self.connection = connection
             try:
+                if self.connection is None:
+                    # Through the pool, which pings it; a server that refuses the connection raises the
+                    # driver's own error here (the pool does not wrap it), so it is caught below too.
+                    connection = self.engine.raw_connection()
+                    connection.driver_connection.autocommit = True
+                    self.connection = connection
                 with self.connection.cursor() as cursor:
                     cursor.execute(INSERT, (body, utcnow()))
             except self.engine.dialect.loaded_dbapi.Error as error:
