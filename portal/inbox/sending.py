@@ -133,8 +133,13 @@ def deliver(message: Message, account: WhatsAppAccount, payload: dict | None = N
             from ..media.uploads import outbound_content
 
             payload.update(outbound_content(message, account))
-        answer = Graph(account.access_token).post(f"{account.phone_number_id}/messages", json=payload)
-        wamid = _wamid(answer)
+        try:
+            answer = Graph(account.access_token).post(f"{account.phone_number_id}/messages", json=payload)
+            wamid = _wamid(answer)
+        except GraphError as error:
+            if error.kind == "malformed":  # a 2xx without the message's id: Meta took it and may have sent it
+                return _outcome_unknown(message, error)
+            raise
     except GraphError as error:
         return _failed(message, account, error)
     message.wamid = wamid
@@ -240,10 +245,10 @@ def _wamid(answer: dict) -> str:
 
 
 def _outcome_unknown(message: Message, error: GraphError) -> Outcome:
-    """Meta got the request but its answer never came: it may have sent the message. Sending it again
-    at once would risk a double, so it stays pending (retryable once STALE_PENDING has passed, like a
-    send cut by a crash), saying so."""
-    log.info("send of message %s timed out: outcome unknown", message.id)
+    """Meta got the request but its answer never came (or came without the message's id): it may have
+    sent the message. Sending it again at once would risk a double, so it stays pending (retryable
+    once STALE_PENDING has passed, like a send cut by a crash), saying so."""
+    log.info("send of message %s: outcome unknown (%s)", message.id, error.kind)
     message.status_at = utcnow()
     message.error_code = None
     message.error_title = UNKNOWN_WORDS

@@ -74,3 +74,21 @@ def test_a_send_that_never_reached_meta_is_retryable_at_once(client, auth, two_p
     html = post(client, auth, tenant).get_data(as_text=True)
     [message] = outbound(tenant.product)
     assert message.status == "failed" and "Meta could not be reached" in html and "Retry" in html
+
+
+@responses.activate
+@pytest.mark.parametrize("answer", [{"json": {"messaging_product": "whatsapp", "contacts": [{"input": "x"}]}},
+                                    {"body": "<html>OK</html>", "content_type": "text/html"}])
+def test_a_send_meta_took_without_giving_its_id_is_not_offered_again_at_once(client, auth, two_products, answer):
+    """A 200 without `messages[0].id` (or not JSON at all): Meta took the request and may have sent the
+    message, so it is handled as a timeout is: pending, said in words, no Retry until it is stale."""
+    from portal.inbox import sending
+
+    tenant = two_products[0]
+    responses.post(f"{GRAPH}/{tenant.account.phone_number_id}/messages", status=200, **answer)
+    auth.as_member(tenant.product)
+    html = post(client, auth, tenant).get_data(as_text=True)
+    [message] = outbound(tenant.product)
+    assert (message.status, message.wamid, message.error_code) == ("pending", None, None)
+    assert "may have been sent" in html and "Retry" not in html and "refused" not in html
+    assert not sending.retryable(message)
