@@ -273,7 +273,7 @@ def _failed(message: Message, account: WhatsAppAccount, error: GraphError) -> Ou
         return _outcome_unknown(message, error)
     elif error.kind in ("network", "http"):
         problem, words = "rate_limited", UNREACHABLE_WORDS
-    elif error.code in TRANSIENT_CODES:
+    elif error.code in TRANSIENT_CODES or error.kind == "malformed":  # malformed here: a media upload's answer
         problem, words = "rate_limited", TEMPORARY_WORDS
     else:  # Meta's own words, kept as Meta wrote them: said in each reader's language by said_error
         problem, words = "meta", error.message

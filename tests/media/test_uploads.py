@@ -7,6 +7,7 @@ import io
 import json
 import os
 
+import pytest
 import responses
 from sqlalchemy import select
 
@@ -126,3 +127,22 @@ def test_a_failed_upload_is_retried_like_a_text(app, client, auth, two_products)
     assert retried.status_code == 200
     [message] = outbound()
     assert message.status == "sent" and message.media_id == "7300000000000009"
+
+
+@responses.activate
+@pytest.mark.parametrize("answer", [{"json": {"messaging_product": "whatsapp"}},
+                                    {"body": "<html>OK</html>", "content_type": "text/html"}])
+def test_an_upload_answered_without_an_id_is_a_temporary_failure_in_the_portals_words(app, client, auth,
+                                                                                      two_products, answer):
+    """POST /{number}/media answering 200 without the `{id}` Meta documents: nothing was sent (the send
+    needs the id), so the reply is failed and retryable, said as a temporary problem at Meta, not as
+    "Meta refused the message" around the portal's own English."""
+    tenant = two_products[0]
+    number = tenant.account.phone_number_id
+    responses.post(f"{GRAPH}/{number}/media", status=200, **answer)
+    auth.as_member(tenant.product)
+    html = send(client, auth, tenant, sample_png(), "x.png").get_data(as_text=True)
+    [message] = outbound()
+    assert message.status == "failed" and message.wamid is None and "Retry" in html
+    assert "temporary problem" in html and "refused" not in html
+    assert not [call for call in responses.calls if call.request.url.endswith("/messages")]
