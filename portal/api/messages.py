@@ -136,8 +136,7 @@ def store_pending(conversation: Conversation, wa_id: str, data: dict, kind: str)
         message.raw = {"media": media}
         preview = media.get("caption") or media["type"].capitalize()
     db.session.add(message)
-    conversation.last_message_at = now
-    conversation.last_message_preview = preview[:200]
+    conversation.show_latest(message, preview, now)
     return message
 
 

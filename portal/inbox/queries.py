@@ -154,6 +154,16 @@ def failed_conversation_ids(conversation_ids) -> set:
     return set(rows)
 
 
+def previewed_messages(rows) -> dict:
+    """conversation id -> the message its list line shows (said in the reader's language), one query
+    for the page; conversations stored before the list named their message are left out."""
+    wanted = {c.last_message_id: c.id for c in rows if c.last_message_id}
+    if not wanted:
+        return {}
+    found = db.session.execute(select(Message).where(Message.id.in_(list(wanted)))).scalars().all()
+    return {wanted[message.id]: message for message in found}
+
+
 def accounts() -> list[WhatsAppAccount]:
     """The product's numbers (a handful), loaded once per request: labels, reply box and banner all use them."""
     cache = request.environ.setdefault("maestra.inbox", {}) if has_request_context() else {}

@@ -211,6 +211,7 @@ def _list_context(filters: Filters, selected: uuid.UUID | None) -> dict:
     unread_total = queries.unread_conversations()
     accounts = queries.accounts()
     return {"conversations": rows, "filters": filters, "selected": selected, "failed": failed,
+            "previews": queries.previewed_messages(rows),
             "unread_total": unread_total, "version": _list_version(rows, failed, unread_total),
             "accounts": accounts, "numbers": queries.number_labels(accounts)}
 

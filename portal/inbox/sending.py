@@ -117,8 +117,7 @@ def create_reply(conversation: Conversation, body: str, user_id, context_wamid: 
         status="pending", status_at=now, created_at=now, context_wamid=context_wamid, sent_by_user_id=user_id,
     )
     db.session.add(message)
-    conversation.last_message_at = now
-    conversation.last_message_preview = body[:200]
+    conversation.show_latest(message, body, now)
     db.session.commit()
     return message
 

@@ -94,8 +94,7 @@ def create_media_reply(conversation: Conversation, attachment: Attachment, user_
         from .probe import duration
 
         message.media_duration = duration(attachment.data)
-    conversation.last_message_at = now
-    conversation.last_message_preview = labels.stored_summary(message)[:200]
+    conversation.show_latest(message, labels.stored_summary(message), now)
     db.session.commit()
     return message
 

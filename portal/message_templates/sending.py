@@ -100,8 +100,7 @@ def _store(conversation: Conversation, request: dict, text: str, user_id) -> Mes
         status="pending", status_at=now, created_at=now, sent_by_user_id=user_id, raw={"template": request},
     )
     db.session.add(message)
-    conversation.last_message_at = now
-    conversation.last_message_preview = text[:200]
+    conversation.show_latest(message, text, now)
     db.session.commit()
     return message
 

@@ -9,7 +9,7 @@ from sqlalchemy import text as sql  # (Message has a column named text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import TenantScoped, utcnow, uuid_pk
+from .base import TenantScoped, utcnow, uuid7, uuid_pk
 
 INBOUND = "in"
 # Where a conversation stands for the team (a new customer message makes it open again).
@@ -80,7 +80,10 @@ class Conversation(TenantScoped, db.Model):
     contact_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False)
     last_message_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime)  # opens the 24-hour window
-    last_message_preview: Mapped[str | None] = mapped_column(String(200))
+    last_message_preview: Mapped[str | None] = mapped_column(String(200))  # English, as stored (the API's)
+    # The message the list previews, so each reader sees it in their language (rendering.summary);
+    # None before 0023 (the stored preview is shown). No foreign key, as for assignee_user_id below.
+    last_message_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     unread_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     status: Mapped[str] = mapped_column(String(16), default="open", server_default="open", nullable=False)
@@ -90,6 +93,14 @@ class Conversation(TenantScoped, db.Model):
     assignee_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
 
     contact: Mapped[Contact] = relationship()
+
+    def show_latest(self, message: "Message", preview: str, at: datetime) -> None:
+        """Make `message`, stored now, the one the list shows: `preview` is its English line."""
+        if message.id is None:
+            message.id = uuid7()  # before the flush that would give it one: the conversation names it now
+        self.last_message_at = at
+        self.last_message_preview = preview[:200]
+        self.last_message_id = message.id
 
 
 class Message(TenantScoped, db.Model):

@@ -81,6 +81,7 @@ def _merge(conn, product_id: uuid.UUID, keep_id, drop_id) -> None:
         conn.execute(update(conversations).where(conversations.c.product_id == product_id, conversations.c.id == target.id)
                      .values(unread_count=target.unread_count + moving.unread_count,
                              last_message_at=latest.last_message_at, last_message_preview=latest.last_message_preview,
+                             last_message_id=latest.last_message_id,
                              last_inbound_at=max((c.last_inbound_at for c in (target, moving) if c.last_inbound_at),
                                                  default=None)))
         conn.execute(delete(conversations).where(conversations.c.product_id == product_id, conversations.c.id == moving.id))

@@ -87,27 +87,32 @@ INSERT_MESSAGES = FastInsert(messages, MESSAGE_COLUMNS, "(product_id, wamid) DO 
 BUMP_CONVERSATIONS = FastBulkUpdate(
     conversations,
     [("id", "id"), ("product_id", "product_id"), ("n", "unread_count"), ("at", "last_message_at"),
-     ("preview", "last_message_preview")],
+     ("preview", "last_message_preview"), ("message", "last_message_id")],
     "unread_count = conversations.unread_count + v.n, "
     "status = 'open', "  # a customer writing again reopens a pending or resolved conversation
     "last_message_preview = CASE WHEN conversations.last_message_at IS NULL OR conversations.last_message_at <= v.at "
     "THEN v.preview ELSE conversations.last_message_preview END, "
+    "last_message_id = CASE WHEN conversations.last_message_at IS NULL OR conversations.last_message_at <= v.at "
+    "THEN v.message ELSE conversations.last_message_id END, "
     "last_message_at = CASE WHEN conversations.last_message_at IS NULL OR conversations.last_message_at <= v.at "
     "THEN v.at ELSE conversations.last_message_at END, "
     "last_inbound_at = CASE WHEN conversations.last_inbound_at IS NULL OR conversations.last_inbound_at < v.at "
     "THEN v.at ELSE conversations.last_inbound_at END",
-    stored=("id", "product_id"),
+    stored=("id", "product_id", "last_message_id"),
 )
 # What the business typed on the WhatsApp Business app, and past chats: the conversation's
 # latest message and preview move, but nothing is unread and the 24-hour window stays as it is.
 BUMP_QUIETLY = FastBulkUpdate(
     conversations,
-    [("id", "id"), ("product_id", "product_id"), ("at", "last_message_at"), ("preview", "last_message_preview")],
+    [("id", "id"), ("product_id", "product_id"), ("at", "last_message_at"), ("preview", "last_message_preview"),
+     ("message", "last_message_id")],
     "last_message_preview = CASE WHEN conversations.last_message_at IS NULL OR conversations.last_message_at <= v.at "
     "THEN v.preview ELSE conversations.last_message_preview END, "
+    "last_message_id = CASE WHEN conversations.last_message_at IS NULL OR conversations.last_message_at <= v.at "
+    "THEN v.message ELSE conversations.last_message_id END, "
     "last_message_at = CASE WHEN conversations.last_message_at IS NULL OR conversations.last_message_at <= v.at "
     "THEN v.at ELSE conversations.last_message_at END",
-    stored=("id", "product_id"),
+    stored=("id", "product_id", "last_message_id"),
 )
 
 
@@ -591,8 +596,9 @@ def _bump_conversations(conn, new_messages: list[dict]) -> None:
             entry["at"], entry["row"] = at, row
     if quiet:
         BUMP_QUIETLY.run(conn, [{"id": cid, "product_id": v["row"]["product_id"], "at": v["at"],
-                                 "preview": payloads.preview(v["row"])} for cid, v in sorted(quiet.items(), key=_by_id)])
+                                 "preview": payloads.preview(v["row"]), "message": v["row"]["id"]}
+                                for cid, v in sorted(quiet.items(), key=_by_id)])
     if live:
         BUMP_CONVERSATIONS.run(conn, [{"id": cid, "product_id": v["row"]["product_id"], "n": v["n"], "at": v["at"],
-                                       "preview": payloads.preview(v["row"])}
+                                       "preview": payloads.preview(v["row"]), "message": v["row"]["id"]}
                                       for cid, v in sorted(live.items(), key=_by_id)])

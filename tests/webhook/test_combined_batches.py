@@ -82,7 +82,9 @@ def test_the_bulk_updates_never_reach_another_products_row(app, two_products):
                                     "profile_name": "Renamed", "updated_at": contact.updated_at}])
         BUMP_CONVERSATIONS.run(conn, [{"id": as_stored(Conversation.__table__.c.id, conversation.id),
                                        "product_id": as_stored(Conversation.__table__.c.product_id, product.id),
-                                       "n": 5, "at": conversation.last_message_at, "preview": "bumped"}])
+                                       "n": 5, "at": conversation.last_message_at, "preview": "bumped",
+                                       "message": as_stored(Conversation.__table__.c.last_message_id,
+                                                            conversation.last_message_id)}])
         db.session.commit()
         db.session.expire_all()
         assert (contact.profile_name == "Renamed") is changed and contact.profile_name in (name, "Renamed")
