@@ -14,8 +14,8 @@ _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATAC
 
 def json_text(value) -> str:
     """How JSON columns are written (the engine's `json_serializer`): orjson where it can, json for the
-    rest. Every stored message keeps Meta's object (`raw`), and json.dumps cost a tenth of a
-    batch's time in ingest (bench/README.md). Both read back to the same value, but for NaN and
+    rest. Every stored message keeps Meta's object (`raw`), and json.dumps was a large share of
+    ingest's time (bench/README.md, "The drain's CPU"). Both read back to the same value, but for NaN and
     infinities, which json writes as tokens PostgreSQL refuses and orjson writes as null."""
     try:
         return orjson.dumps(value, option=_ORJSON_OPTIONS).decode()

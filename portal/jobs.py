@@ -218,8 +218,8 @@ def run_worker(app, threads: int = 2, periodic_tasks: bool = True, drain_webhook
     if jobs.huey.immediate:
         raise click.ClickException("the job engine runs jobs at once here (JOBS_IMMEDIATE): nothing to work on")
     # What the app loaded lives as long as the process: frozen, it is no longer walked by each full
-    # garbage collection, which a batch of thousands of messages triggers again and again
-    # (bench/README.md: about a third of a drain's CPU went there). gunicorn.conf.py does the same.
+    # garbage collection, which a batch of thousands of messages triggers again and again (what
+    # that cost: bench/README.md, "The drain's CPU"). gunicorn.conf.py does the same.
     gc.freeze()
     stop = threading.Event()
     drainer = None

@@ -48,7 +48,7 @@ class _Prepared:
 
     def keep(self, key, sql: str) -> str:
         """Cache the SQL text of `key` in the driver's placeholder style; return it. The texts are
-        keyed by row count and a full chunk's is a few hundred kB: past KEPT_TEXTS, the oldest goes."""
+        keyed by row count and a full chunk's is large (bench/README.md): past KEPT_TEXTS, the oldest goes."""
         if self.numbered:
             numbers = iter(range(1, sql.count("%s") + 1))
             sql = re.sub("%s", lambda _: f"${next(numbers)}", sql)

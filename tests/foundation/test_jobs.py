@@ -144,8 +144,8 @@ def test_a_queue_outage_is_one_warning_a_minute_without_a_traceback(caplog):
 
 
 def test_the_worker_freezes_what_the_app_loaded_before_it_works(app, monkeypatch):
-    """`flask work` keeps the app's own objects out of the garbage collector's walks (a drain's
-    batch otherwise spent about a third of its CPU there: bench/README.md)."""
+    """`flask work` keeps the app's own objects out of the garbage collector's walks (what a drain's
+    batch spent there otherwise: bench/README.md, "The drain's CPU")."""
     seen = {}
 
     class Consumer:

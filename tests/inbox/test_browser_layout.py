@@ -174,6 +174,10 @@ def test_no_page_scrolls_sideways(browser, live, shoot, device):
         shoot(page, f"layout-{device}-{name}")
     # The team page with a new invitation link (a long one) to copy.
     page.goto(f"{p}/members")
+    width = (LAPTOP if device == "laptop" else PHONE)["viewport"]["width"]
+    for remove in page.locator("table.members a.danger").all():  # on screen, not behind the table's scroll
+        box = remove.bounding_box()
+        assert box["x"] + box["width"] <= width, box
     page.fill("input[name=email]", "someone.with.a.long.address@example.com")
     page.locator("form:has(input[name=email]) button[type=submit]").click()
     page.wait_for_selector("#invite-link")

@@ -65,3 +65,22 @@ def test_a_conversation_stored_before_the_list_named_its_message_shows_its_store
     db.session.commit()
     auth.as_member(cardio)
     assert "Photo: Our new office" in _list(client, cardio, ES)
+
+
+def test_a_conversation_naming_another_products_message_shows_its_own_stored_line(client, auth, two_products):
+    """The list reads the named messages through the product scope: an id of another product's message
+    (never written by the portal, but a column is only a column) shows nothing of that message."""
+    cardio, flex = two_products
+    from tests.webhook.conftest import NUMBER_B
+
+    assert p.post_signed(client, p.envelope(p.messages_change(NUMBER_A, [p.text_message("wamid.LP6", "Hola")]))).status_code == 200
+    theirs = p.envelope(p.messages_change(NUMBER_B, [p.text_message("wamid.LP7", "Flex secret plan")]))
+    assert p.post_signed(client, theirs).status_code == 200
+    flex_message = db.session.execute(select(Message).where(Message.wamid == "wamid.LP7")
+                                      .execution_options(all_products=True)).scalar_one()
+    conversation = _conversation(cardio)
+    conversation.last_message_id = flex_message.id
+    db.session.commit()
+    auth.as_member(cardio)
+    listed = _list(client, cardio, EN)
+    assert "Flex secret plan" not in listed and "Hola" in listed
