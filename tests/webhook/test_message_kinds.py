@@ -248,9 +248,11 @@ def test_revoke_replaces_the_message_with_words(client, auth, two_products):
     assert original.revoked_at is not None and original.text == "my card number is 1234"  # kept for the audit
     login(auth, cardio)
     html = thread(client, cardio)
-    assert "This message was deleted" in html and "1234" not in html
+    # The deleted words, not a bare "1234": random ids and tokens in the page may hold those digits.
+    assert "This message was deleted" in html and "card number" not in html
     assert conversation_of(cardio).last_message_preview == "This message was deleted"
-    assert "1234" not in page(client, cardio, "/conversations") and "1234" not in page(client, cardio, "/feed")
+    assert "card number" not in page(client, cardio, "/conversations")
+    assert "card number" not in page(client, cardio, "/feed")
 
 
 def test_edit_and_revoke_that_arrive_before_their_message_apply_when_it_comes(client, two_products):
