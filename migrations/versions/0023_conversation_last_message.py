@@ -4,7 +4,7 @@ Revision ID: 0023_conversation_last_message
 Revises: 0022_webhook_error_value
 Create Date: 2026-11-30 11:20:00
 
-Conversations stored before this revision have none until their next message; the list shows
+Conversations stored before this revision have none until their next message (0024 names it); the list shows
 their stored (English) preview meanwhile.
 """
 from alembic import op

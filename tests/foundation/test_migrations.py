@@ -222,3 +222,41 @@ def test_webhook_error_value_migration_keeps_stored_errors(empty_database_url):
             assert conn.execute(text("SELECT webhook_error FROM whatsapp_accounts")).scalars().all() == [
                 "Something went wrong (code 131000)"]
         db.engine.dispose()
+
+
+def test_last_message_backfill_names_each_conversations_latest_message(empty_database_url):
+    """0024 on conversations stored before 0023: each names its latest message (by Meta's time,
+    the later-stored at equal times; a reaction is not one), one without messages stays without."""
+    app = create_app(_test_config(empty_database_url))
+    with app.app_context():
+        upgrade(revision="0023_conversation_last_message")
+        with db.engine.begin() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            # uuid7-like ids: the later-stored message has the larger id, as ingest gives them.
+            ids = [uuid.UUID(int=(0x01A2 << 112) + n) for n in range(1, 10)]
+            product, contact, chat, empty, older, stored_first, stored_later, reaction, other_contact = [
+                (i.hex if sqlite else str(i)) for i in ids]
+            conn.execute(text("INSERT INTO products (id, name, created_at) VALUES (:id, 'Kept', CURRENT_TIMESTAMP)"), {"id": product})
+            for contact_id, wa_id in ((contact, "59170000001"), (other_contact, "59170000002")):
+                conn.execute(text("INSERT INTO contacts (id, product_id, wa_id, profile_name, created_at, updated_at) "
+                                  "VALUES (:id, :p, :wa, 'Ana', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                             {"id": contact_id, "p": product, "wa": wa_id})
+            for conversation, contact_id, at in ((chat, contact, "2026-11-01 10:00:05"), (empty, other_contact, None)):
+                conn.execute(text(
+                    "INSERT INTO conversations (id, product_id, phone_number_id, contact_id, unread_count, status, "
+                    "last_message_at, last_message_preview, created_at) "
+                    "VALUES (:id, :p, '106540352242922', :c, 0, 'open', :at, :preview, CURRENT_TIMESTAMP)"),
+                    {"id": conversation, "p": product, "c": contact_id, "at": at, "preview": "second" if at else None})
+            for message, kind, sent_at in ((older, "text", "2026-11-01 10:00:00"), (stored_later, "text", "2026-11-01 10:00:05"),
+                                           (stored_first, "text", "2026-11-01 10:00:05"), (reaction, "reaction", "2026-11-01 10:00:09")):
+                conn.execute(text(
+                    "INSERT INTO messages (id, product_id, conversation_id, phone_number_id, wamid, direction, type, text, "
+                    "forwarded, sent_at, created_at) VALUES (:id, :p, :c, '106540352242922', :wamid, 'in', :kind, 'x', false, "
+                    ":at, CURRENT_TIMESTAMP)"),
+                    {"id": message, "p": product, "c": chat, "wamid": f"wamid.{message}", "kind": kind, "at": sent_at})
+        upgrade()
+        with db.engine.connect() as conn:
+            named = dict(conn.execute(text("SELECT id, last_message_id FROM conversations")).all())
+        as_uuid = lambda value: None if value is None else uuid.UUID(str(value))  # noqa: E731
+        assert {as_uuid(k): as_uuid(v) for k, v in named.items()} == {ids[2]: ids[6], ids[3]: None}
+        db.engine.dispose()
