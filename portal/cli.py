@@ -26,6 +26,17 @@ ENCRYPTED_COLUMNS = {"whatsapp_accounts": ("access_token", "oauth_access_token",
                      "outgoing_endpoints": ("secret",)}
 
 
+def product_or_fail(product_id: str) -> Product:
+    """The product a command names by id, or a one-line error (exit 1) for a malformed or unknown id."""
+    try:
+        product = db.session.get(Product, uuid.UUID(product_id))
+    except ValueError:
+        product = None
+    if product is None:
+        raise click.ClickException(f"no product with id {product_id}")
+    return product
+
+
 @users_cli.command("create")
 @click.argument("email")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
@@ -83,12 +94,7 @@ def create_product_cmd(name, owner_email, timezone):
 @click.option("--role", type=click.Choice(ROLES), required=True)
 def add_member_cmd(product_id, email, role):
     """Add an existing user to a product."""
-    try:
-        product = db.session.get(Product, uuid.UUID(product_id))
-    except ValueError:
-        product = None
-    if product is None:
-        raise click.ClickException(f"no product with id {product_id}")
+    product = product_or_fail(product_id)
     try:
         add_member(product.id, email, role)
     except MemberError as error:

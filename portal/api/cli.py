@@ -1,28 +1,17 @@
 """`flask --app app api-keys create PRODUCT_ID --name NAME` (prints the key once) and `list`."""
 from __future__ import annotations
 
-import uuid
-
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from .. import audit
+from ..cli import product_or_fail
 from ..extensions import db
-from ..models import ApiKey, Product
+from ..models import ApiKey
 from .keys import create_key
 
 api_keys_cli = AppGroup("api-keys", help="Manage the product API's keys.")
-
-
-def product_or_fail(product_id: str) -> Product:
-    try:
-        product = db.session.get(Product, uuid.UUID(product_id))
-    except ValueError:
-        product = None
-    if product is None:
-        raise click.ClickException(f"no product with id {product_id}")
-    return product
 
 
 @api_keys_cli.command("create")

@@ -1,12 +1,11 @@
 """`flask --app app templates sync [PRODUCT_ID]`: sync templates from Meta now."""
 from __future__ import annotations
 
-import uuid
-
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from ..cli import product_or_fail
 from ..extensions import db
 from ..models import Product, WhatsAppAccount
 from .sync import sync_product
@@ -19,13 +18,7 @@ templates_cli = AppGroup("templates", help="WhatsApp message templates.")
 def sync_command(product_id):
     """Sync one product's templates (or every product with a linked number) from Meta."""
     if product_id:
-        try:
-            product = db.session.get(Product, uuid.UUID(product_id))
-        except ValueError:
-            product = None
-        if product is None:
-            raise click.ClickException(f"no product with id {product_id}")
-        products = [product]
+        products = [product_or_fail(product_id)]
     else:
         ids = db.session.execute(select(WhatsAppAccount.product_id).distinct()).scalars().all()
         products = [db.session.get(Product, i) for i in ids]

@@ -6,7 +6,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from .. import audit
-from ..api.cli import product_or_fail
+from ..cli import product_or_fail
 from ..extensions import db
 from ..models import OutgoingEndpoint
 from .endpoints import EndpointError, add_endpoint
