@@ -218,8 +218,8 @@ def portal_wamids(database_url: str):
 
 def checkpoint() -> None:
     """A CHECKPOINT before each PostgreSQL run: every bench database shares the server's WAL, so
-    without it a run pays for the checkpoint the previous target's writes made due (seen: one
-    run's p99 at 590 ms, right after another target's batches)."""
+    without it a run pays for the checkpoint the previous target's writes made due, and its p99
+    with it."""
     import psycopg
 
     with psycopg.connect(PG_SERVER, autocommit=True) as conn:

@@ -156,7 +156,7 @@ def failed_conversation_ids(conversation_ids) -> set:
 
 def previewed_messages(rows) -> dict:
     """conversation id -> the message its list line shows (said in the reader's language), one query
-    for the page; conversations stored before the list named their message are left out."""
+    for the page; a conversation that names no message is left out (its stored line is shown)."""
     wanted = {c.last_message_id: c.id for c in rows if c.last_message_id}
     if not wanted:
         return {}

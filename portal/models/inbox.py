@@ -82,7 +82,8 @@ class Conversation(TenantScoped, db.Model):
     last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime)  # opens the 24-hour window
     last_message_preview: Mapped[str | None] = mapped_column(String(200))  # English, as stored (the API's)
     # The message the list previews, so each reader sees it in their language (rendering.summary);
-    # None before 0023 (the stored preview is shown). No foreign key, as for assignee_user_id below.
+    # None while the conversation has no message (the stored preview, if any, is shown). No foreign
+    # key, as for assignee_user_id below.
     last_message_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     unread_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
